@@ -1,0 +1,258 @@
+"""The conformance run: every source on its own fresh instance, applied twice, compared with the canon."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from .backends.base import Backend, Instance
+from .compare import compare, compare_tables
+from .config import Config, SourceSpec
+from .errors import EngineCrashed, EngineError, EngineTimeout, SourceError
+from .model import Difference, Snapshot
+from .policy import gate
+from .rules import role_findings
+from .snapshot import take_snapshot
+from .sources import Source, Statement, read_source
+
+__all__ = [
+    "StatementError",
+    "Skipped",
+    "SourceResult",
+    "RunResult",
+    "apply_statements",
+    "check_source",
+    "run_check",
+    "load_source",
+]
+
+
+@dataclass(frozen=True)
+class StatementError:
+    """A statement ClickHouse refused (or that could not run): where, which round, why."""
+
+    round: int
+    line: int
+    code: int | None
+    name: str | None
+    message: str
+    statement: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    line: int
+    reason: str
+    statement: str
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """Everything one source's check found."""
+
+    path: str
+    role: str
+    errors: tuple[StatementError, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    missing_tables: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[str, ...] = ()
+    defined: tuple[str, ...] = ()  # tables and views the source built
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.errors or self.differences or self.missing_tables)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    backend: str
+    clickhouse_version: str
+    canonical: str
+    key_tables: tuple[str, ...]
+    sources: tuple[SourceResult, ...]
+    sandbox: str = "none"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sources)
+
+
+def load_source(spec: SourceSpec) -> Source:
+    return read_source(spec.file, spec.path)
+
+
+def apply_statements(
+    instance: Instance,
+    statements: tuple[Statement, ...] | list[Statement],
+    round_no: int,
+    deadline: float,
+    access_control: bool,
+    source: str = "",
+) -> tuple[list[StatementError], list[Skipped], bool]:
+    """Run statements in order; return errors, skipped, and whether the instance is still usable."""
+    errors: list[StatementError] = []
+    skipped: list[Skipped] = []
+    for stmt in statements:
+        verdict = gate(stmt, access_control)
+        if verdict.action == "skip":
+            skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
+            continue
+        if verdict.action == "refuse":
+            errors.append(StatementError(round_no, stmt.line, None, "REFUSED", verdict.reason, stmt.first_line, source))
+            continue
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise EngineTimeout(None, "TIMEOUT", "the source's time budget (timeout_s) is spent")
+            instance.execute(stmt.text, timeout=left)
+        except (EngineTimeout, EngineCrashed) as exc:
+            errors.append(StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source))
+            return errors, skipped, False
+        except EngineError as exc:
+            errors.append(StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source))
+    return errors, skipped, True
+
+
+def _prelude(config: Config) -> tuple[Statement, ...]:
+    from .sources import split_statements
+
+    return tuple(s for text in config.prelude for s in split_statements(text))
+
+
+def check_source(
+    backend: Backend,
+    config: Config,
+    spec: SourceSpec,
+    canonical: Snapshot | None,
+) -> tuple[SourceResult, Snapshot | None]:
+    """Apply one source twice on a fresh instance; return its result and round-1 snapshot."""
+    started = time.monotonic()
+    try:
+        source = load_source(spec)
+    except SourceError as exc:
+        err = StatementError(0, 0, None, "UNREADABLE", str(exc), "", spec.path)
+        return SourceResult(spec.path, spec.role, errors=(err,), duration_s=time.monotonic() - started), None
+    access = backend.supports_access_control
+    errors: list[StatementError] = []
+    skipped: list[Skipped] = []
+    diffs: list[Difference] = list(role_findings(source, spec.role))
+    snap1: Snapshot | None = None
+    instance = backend.instance()
+    try:
+        alive = True
+        for round_no in (1, 2):
+            deadline = time.monotonic() + config.timeout_s
+            pre_errors, _, alive = apply_statements(instance, _prelude(config), round_no, deadline, access, "prelude")
+            errors.extend(pre_errors)
+            if alive:
+                errs, skips, alive = apply_statements(instance, source.statements, round_no, deadline, access, spec.path)
+                errors.extend(errs)
+                if round_no == 1:
+                    skipped.extend(skips)
+            if not alive:
+                break
+            snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)))
+            if round_no == 1:
+                snap1 = snap
+            else:
+                assert snap1 is not None
+                diffs.extend(_idempotency(snap1, snap, source))
+        if alive and snap1 is not None:
+            diffs.extend(_duplicates(instance, source, config))
+    except EngineError as exc:  # a snapshot query failed: the instance is unusable
+        errors.append(StatementError(0, 0, exc.code, exc.name, exc.message, "(snapshot)", spec.path))
+    finally:
+        instance.close()
+    defined: tuple[str, ...] = tuple(snap1.names) if snap1 else ()
+    missing: tuple[str, ...] = ()
+    if snap1 is not None:
+        missing = tuple(t for t in spec.must_define if snap1.table(t) is None)
+        if canonical is not None and spec.path != config.canonical:
+            diffs.extend(_attribute(compare(canonical, snap1), source, "canonical"))
+    result = SourceResult(
+        path=spec.path,
+        role=spec.role,
+        errors=tuple(replace(e, source=e.source or spec.path) for e in errors),
+        differences=tuple(diffs),
+        missing_tables=missing,
+        skipped=tuple(skipped),
+        warnings=source.warnings,
+        defined=defined,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    return result, snap1
+
+
+def _attribute(diffs: list[Difference], source: Source, check: str) -> list[Difference]:
+    """Name the file and the line of the statement that defined each differing object."""
+    out = []
+    for d in diffs:
+        creates = source.creates(d.object)
+        line = creates[-1].line if creates else None
+        out.append(replace(d, source=source.path, line=line, check=check))
+    return out
+
+
+def _idempotency(first: Snapshot, second: Snapshot, source: Source) -> list[Difference]:
+    diffs = compare(first, second, sorted(set(first.names) | set(second.names)), missing=True)
+    renamed = [replace(d, aspect="round2_" + d.aspect) for d in diffs]
+    return _attribute(renamed, source, "idempotency")
+
+
+def _duplicates(instance: Instance, source: Source, config: Config) -> list[Difference]:
+    """Build every definition of a table defined twice in one file side by side and compare them."""
+    by_target: dict[str, list[Statement]] = {}
+    for stmt in source.statements:
+        if stmt.kind in ("create_table", "create_view", "create_materialized_view") and stmt.target and stmt.target_span:
+            by_target.setdefault(stmt.target, []).append(stmt)
+    out: list[Difference] = []
+    for k, (target, stmts) in enumerate(sorted((t, s) for t, s in by_target.items() if len(s) > 1)):
+        built = []
+        for j, stmt in enumerate(stmts):
+            db = f"_chconform_dup_{k}_{j}"
+            a, b = stmt.target_span  # type: ignore[misc]
+            text = stmt.text[:a] + f"{db}.`{target.split('.', 1)[1]}`" + stmt.text[b:]
+            try:
+                instance.execute(f"CREATE DATABASE IF NOT EXISTS {db}", timeout=config.timeout_s)
+                instance.execute(text, timeout=config.timeout_s)
+                built.append((stmt, db))
+            except EngineError:
+                continue  # it failed in the real rounds too, and is reported there
+        if len(built) < 2:
+            continue
+        snap = take_snapshot(lambda sql: instance.query(sql, timeout=config.timeout_s))
+        first_stmt, first_db = built[0]
+        name = target.split(".", 1)[1]
+        base = snap.table(f"{first_db}.{name}")
+        for stmt, db in built[1:]:
+            other = snap.table(f"{db}.{name}")
+            if base is None or other is None:
+                continue
+            for d in compare_tables(replace(base, database=target.split(".")[0]), replace(other, database=target.split(".")[0])):
+                if d.aspect == "view_query":
+                    continue  # the query text names the scratch database; compared by columns instead
+                out.append(replace(d, aspect="duplicate_" + d.aspect, source=source.path, line=stmt.line, check="duplicate",
+                                   canonical=f"{d.canonical} (line {first_stmt.line})"))
+    return out
+
+
+def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] | None = None) -> RunResult:
+    """Check the canonical source first (its round-1 snapshot is the canon), then the rest in parallel."""
+    canon_spec = config.canonical_source
+    canon_result, canon_snap = check_source(backend, config, canon_spec, None)
+    others = [s for s in config.sources if s.path != config.canonical and (only is None or s.path in only)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(lambda s: check_source(backend, config, s, canon_snap)[0], others))
+    ordered = [canon_result] + results if only is None or config.canonical in only else results
+    return RunResult(
+        backend=backend.name,
+        clickhouse_version=backend.version(),
+        canonical=config.canonical,
+        key_tables=config.key_tables,
+        sources=tuple(ordered),
+    )

@@ -1,0 +1,118 @@
+"""System tables → Snapshot. Normalises only what differs without meaning (UUIDs, inner-table names)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from importlib.resources import files
+from typing import Any, Callable
+
+from .model import Column, Index, Snapshot, Table
+
+__all__ = ["take_snapshot", "build_snapshot", "split_engine_full", "snapshot_query"]
+
+_KINDS = {"View": "view", "MaterializedView": "materialized_view", "Dictionary": "dictionary",
+          "LiveView": "view", "WindowView": "view"}
+_CLAUSES = ("PARTITION BY", "PRIMARY KEY", "ORDER BY", "SAMPLE BY", "TTL", "SETTINGS", "COMMENT")
+
+
+@cache
+def snapshot_query(name: str) -> str:
+    """A catalog query shipped as package data (`chconform/sql/<name>.sql`)."""
+    return files("chconform").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def take_snapshot(query: Callable[[str], list[dict[str, Any]]]) -> Snapshot:
+    """Four set-based catalog queries, whatever the number of tables."""
+    return build_snapshot(
+        databases=query(snapshot_query("databases")),
+        tables=query(snapshot_query("tables")),
+        columns=query(snapshot_query("columns")),
+        indices=query(snapshot_query("indices")),
+    )
+
+
+def split_engine_full(engine_full: str) -> dict[str, str]:
+    """Split `Engine(args) PARTITION BY … SETTINGS …` at top-level clause keywords."""
+    parts: dict[str, str] = {}
+    depth, quote, i, key, start = 0, "", 0, "ENGINE", 0
+    text = engine_full
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'`\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and ch == " ":
+            nxt = next((c for c in _CLAUSES if text.startswith(c + " ", i + 1)), None)
+            if nxt:
+                parts[key] = text[start:i].strip()
+                key, i = nxt, i + 1 + len(nxt)
+                start = i
+                continue
+        i += 1
+    parts[key] = text[start:].strip()
+    return parts
+
+
+def build_snapshot(
+    databases: list[dict[str, Any]],
+    tables: list[dict[str, Any]],
+    columns: list[dict[str, Any]],
+    indices: list[dict[str, Any]],
+) -> Snapshot:
+    """Pure: rows of the four catalog queries → one immutable Snapshot."""
+    cols: dict[tuple[str, str], list[Column]] = defaultdict(list)
+    for r in columns:
+        cols[(r["database"], r["table"])].append(
+            Column(
+                name=r["name"],
+                position=int(r["position"]),
+                type=r["type"],
+                default_kind=r["default_kind"],
+                default_expression=r["default_expression"],
+                comment=r["comment"],
+                codec=r["compression_codec"],
+            )
+        )
+    idx: dict[tuple[str, str], list[Index]] = defaultdict(list)
+    for r in indices:
+        idx[(r["database"], r["table"])].append(Index(r["name"], r["type_full"], r["expr"], int(r["granularity"])))
+    inner = {r["name"]: r for r in tables if r["name"].startswith(".inner")}
+    result = []
+    for r in tables:
+        if r["name"].startswith(".inner"):
+            continue
+        kind = _KINDS.get(r["engine"], "table")
+        storage = r
+        if kind == "materialized_view":
+            storage = inner.get(f".inner_id.{r['uuid']}") or inner.get(f".inner.{r['name']}") or {}
+        clauses = split_engine_full(storage.get("engine_full", "")) if storage else {}
+        engine = clauses.get("ENGINE", "") if kind in ("table", "materialized_view") else r["engine"]
+        key = (r["database"], r["name"])
+        result.append(
+            Table(
+                database=r["database"],
+                name=r["name"],
+                kind=kind,
+                engine=engine or (r["engine"] if kind == "table" else ""),
+                partition_key=storage.get("partition_key", "") if storage else "",
+                sorting_key=storage.get("sorting_key", "") if storage else "",
+                primary_key=storage.get("primary_key", "") if storage else "",
+                sampling_key=storage.get("sampling_key", "") if storage else "",
+                ttl=clauses.get("TTL", ""),
+                settings=clauses.get("SETTINGS", ""),
+                comment=r.get("comment", ""),
+                view_query=r.get("as_select", "") if kind != "table" else "",
+                columns=tuple(cols.get(key, ())),
+                indices=tuple(idx.get(key, ())),
+            )
+        )
+    return Snapshot(databases=tuple(sorted(r["name"] for r in databases)), tables=tuple(result))
