@@ -37,7 +37,8 @@ def main() -> int:
     conn = None
     while (request := _read(sys.stdin)) is not None:
         if request.get("op") == "open":
-            conn = _chdb.connect(f"file:{data_dir}/db")
+            db = sys.argv[2] if len(sys.argv) > 2 else f"{data_dir}/db"  # argv[2]: a persistent data directory
+            conn = _chdb.connect(f"file:{db}")
             _write({"ok": ""})
             continue
         try:

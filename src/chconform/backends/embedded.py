@@ -44,7 +44,8 @@ atexit.register(_kill_all)
 class Worker:
     """A child process speaking length-prefixed JSON frames (see _worker.py)."""
 
-    def __init__(self, scratch_root: str | None = None) -> None:
+    def __init__(self, scratch_root: str | None = None, data_dir: str | None = None) -> None:
+        """`data_dir`: a persistent chDB data directory (bootstrap); default: a fresh one inside workdir."""
         self.workdir = tempfile.mkdtemp(prefix="chconform-", dir=scratch_root)
         os.makedirs(os.path.join(self.workdir, "tmp"))
         env = {
@@ -57,7 +58,7 @@ class Worker:
         }
         self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chconform.backends._worker", self.workdir],
+            [sys.executable, "-m", "chconform.backends._worker", self.workdir, *([data_dir] if data_dir else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
