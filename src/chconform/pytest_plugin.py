@@ -78,3 +78,23 @@ def chconform_session(request: pytest.FixtureRequest, chconform_config: Config) 
     session = ConformanceSession(chconform_config, backend)
     yield session
     session.close()
+
+
+def _config_for(pyconfig: pytest.Config) -> Config | None:
+    option = pyconfig.getoption("--chconform-config")
+    try:
+        return load_config(Path(option) if option else Path(pyconfig.rootpath) / "pyproject.toml")
+    except Exception:  # reported by the chconform_config fixture with its one-line message
+        return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking `chconform_source` runs once per configured source, grouped per xdist worker."""
+    if "chconform_source" not in metafunc.fixturenames:
+        return
+    config = _config_for(metafunc.config)
+    paths = [s.path for s in config.sources] if config else []
+    metafunc.parametrize(
+        "chconform_source",
+        [pytest.param(p, id=p, marks=pytest.mark.xdist_group(f"chconform:{p}")) for p in paths],
+    )
