@@ -46,7 +46,9 @@ def compare(
     With `missing=True`, a table the canon has and `actual` lacks is a `missing_table`
     and one only `actual` has is an `extra_table` (the drift check of a live server).
     """
-    names = sorted(set(tables) if tables is not None else set(canonical.names) & set(actual.names))
+    if tables is None:
+        tables = canonical.names if missing else set(canonical.names) & set(actual.names)
+    names = sorted(set(tables))
     out: list[Difference] = []
     for name in names:
         want, got = canonical.table(name), actual.table(name)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chconform.compare import compare, compare_tables
+from chconform.model import Column, Index, Snapshot, Table
+
+COLS = (Column("id", 1, "String"), Column("city", 2, "LowCardinality(String)"), Column("n", 3, "UInt32", "DEFAULT", "0"))
+T = Table("zakaz", "t", "table", "ReplacingMergeTree(_ver)", "tuple()", "id", "id", settings="index_granularity = 8192", columns=COLS)
+
+
+def aspects(a: Table, b: Table) -> list[tuple[str, str | None]]:
+    return [(d.aspect, d.column) for d in compare_tables(a, b)]
+
+
+def test_identical_tables_have_no_difference() -> None:
+    assert compare_tables(T, replace(T)) == []
+
+
+def test_each_aspect_is_reported() -> None:
+    assert aspects(T, replace(T, engine="MergeTree")) == [("engine", None)]
+    assert aspects(T, replace(T, partition_key="toYYYYMM(d)")) == [("partition_key", None)]
+    assert aspects(T, replace(T, sorting_key="id, city")) == [("sorting_key", None)]
+    assert aspects(T, replace(T, settings="index_granularity = 4096")) == [("settings", None)]
+    assert aspects(T, replace(T, ttl="d + toIntervalDay(1)")) == [("ttl", None)]
+    assert aspects(T, replace(T, indices=(Index("ix", "set(1)", "id", 1),))) == [("indices", None)]
+
+
+def test_column_differences() -> None:
+    cols = (COLS[0], replace(COLS[1], type="String"), replace(COLS[2], default_expression="1", comment="c", codec="CODEC(ZSTD(1))"))
+    assert aspects(T, replace(T, columns=cols)) == [
+        ("column_type", "city"), ("column_default", "n"), ("column_comment", "n"), ("column_codec", "n")]
+
+
+def test_missing_extra_and_order() -> None:
+    got = replace(T, columns=(COLS[1], COLS[0], Column("x", 3, "Date")))
+    assert aspects(T, got) == [("column_missing", "n"), ("column_extra", "x"), ("column_order", None)]
+
+
+def test_view_columns_are_labelled_as_such() -> None:
+    view = replace(T, kind="view", engine="View", view_query="SELECT 1")
+    assert aspects(view, replace(view, columns=(COLS[0], replace(COLS[1], type="String"), COLS[2]))) == [("view_columns", "city")]
+
+
+def test_compare_snapshots_only_shared_tables_by_default() -> None:
+    other = replace(T, name="u")
+    assert compare(Snapshot(tables=(T, other)), Snapshot(tables=(T,))) == []
+    drift = compare(Snapshot(tables=(T, other)), Snapshot(tables=(T, replace(T, name="w"))), missing=True)
+    assert [(d.object, d.aspect) for d in drift] == [("zakaz.u", "missing_table"), ("zakaz.w", "extra_table")]
+
+
+def test_snapshot_equality_is_generated() -> None:
+    assert Snapshot(tables=(T,)) == Snapshot(tables=(replace(T),))
+    assert Snapshot(tables=(T,)) != Snapshot(tables=(replace(T, comment="x"),))
