@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from .model import Column, Index, Snapshot, Table
 
-__all__ = ["take_snapshot", "build_snapshot", "split_engine_full", "snapshot_query"]
+__all__ = ["take_snapshot", "build_snapshot", "split_engine_full", "snapshot_query", "normalize_key"]
 
 _KINDS = {"View": "view", "MaterializedView": "materialized_view", "Dictionary": "dictionary",
           "LiveView": "view", "WindowView": "view"}
@@ -62,6 +62,65 @@ def split_engine_full(engine_full: str) -> dict[str, str]:
     return parts
 
 
+def _top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside parentheses and quotes (text as ClickHouse prints it)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'`\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _wrapped(element: str) -> bool:
+    """True if the first `(` closes at the very last character."""
+    if not (element.startswith("(") and element.endswith(")")):
+        return False
+    depth, quote = 0, ""
+    for i, ch in enumerate(element):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'`\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(element) - 1
+    return False
+
+
+def _unwrap(element: str) -> str:
+    """`((x))` → `x`: parentheses around one whole expression change nothing."""
+    while _wrapped(element) and len(_top_level(element[1:-1])) == 1 and element[1:-1].strip():
+        element = element[1:-1].strip()
+    return element
+
+
+def normalize_key(key: str) -> str:
+    """`(a)`, `((a), b)` and `a, b` are keys ClickHouse builds the same; print them one way."""
+    if not key:
+        return key
+    elements = _top_level(key)
+    if len(elements) == 1:
+        inner = _unwrap(elements[0])
+        if inner != elements[0] and len(_top_level(inner)) > 1:
+            elements = _top_level(inner)
+        else:
+            elements = [inner]
+    return ", ".join(_unwrap(e) for e in elements)
+
+
 def build_snapshot(
     databases: list[dict[str, Any]],
     tables: list[dict[str, Any]],
@@ -103,10 +162,10 @@ def build_snapshot(
                 name=r["name"],
                 kind=kind,
                 engine=engine or (r["engine"] if kind == "table" else ""),
-                partition_key=storage.get("partition_key", "") if storage else "",
-                sorting_key=storage.get("sorting_key", "") if storage else "",
-                primary_key=storage.get("primary_key", "") if storage else "",
-                sampling_key=storage.get("sampling_key", "") if storage else "",
+                partition_key=normalize_key(storage.get("partition_key", "")) if storage else "",
+                sorting_key=normalize_key(storage.get("sorting_key", "")) if storage else "",
+                primary_key=normalize_key(storage.get("primary_key", "")) if storage else "",
+                sampling_key=normalize_key(storage.get("sampling_key", "")) if storage else "",
                 ttl=clauses.get("TTL", ""),
                 settings=clauses.get("SETTINGS", ""),
                 comment=r.get("comment", ""),

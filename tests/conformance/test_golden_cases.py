@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chconform.backends.embedded import EmbeddedBackend
+from chconform.config import load_config
 from chconform.report import render_source
 from chconform.run import check_source
 
@@ -41,3 +42,19 @@ def test_every_case_has_a_finding() -> None:
     for name in case_names():
         exp = expected(name)
         assert exp["findings"] or exp["errors"] or exp["missing_tables"], f"{name} expects nothing"
+
+
+EQUIVALENT_DIR = Path(__file__).resolve().parents[1] / "data" / "equivalent"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EQUIVALENT_DIR.iterdir()))
+def test_equivalent_spellings_conform(name: str, backend: EmbeddedBackend, tmp_path: Path) -> None:
+    """Spellings ClickHouse builds the same are not differences (the check must not cry wolf)."""
+    (tmp_path / "chconform.toml").write_text(
+        f'root = "{EQUIVALENT_DIR / name}"\ncanonical = "canonical.sql"\n'
+        '[[source]]\npath = "canonical.sql"\n[[source]]\npath = "variant.sql"\n', encoding="utf-8")
+    config = load_config(tmp_path / "chconform.toml")
+    _, canon = check_source(backend, config, config.canonical_source, None)
+    result, _ = check_source(backend, config, config.source("variant.sql"), canon)
+    assert result.ok, "\n".join(render_source(result))
+    assert len(result.defined) == 2

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from chconform.snapshot import build_snapshot, split_engine_full
+import pytest
+
+from chconform.snapshot import build_snapshot, normalize_key, split_engine_full
 
 
 def test_split_engine_full() -> None:
@@ -46,3 +48,13 @@ def test_uuids_do_not_make_snapshots_differ() -> None:
     a = build_snapshot([], [_table(".inner_id.u1", "Memory", **inner), _table("mv", "MaterializedView", uuid="u1")], [], [])
     b = build_snapshot([], [_table(".inner_id.u2", "Memory", **inner), _table("mv", "MaterializedView", uuid="u2")], [], [])
     assert a == b
+
+
+@pytest.mark.parametrize(
+    ("key", "normal"),
+    [("(x)", "x"), ("((x))", "x"), ("(x), y", "x, y"), ("x, y", "x, y"), ("(toYYYYMM(d))", "toYYYYMM(d)"),
+     ("tuple()", "tuple()"), ("(a) + (b)", "(a) + (b)"), ("(a + b) * c", "(a + b) * c"), ("f(x)", "f(x)"),
+     ("(x = ')')", "x = ')'"), ("", "")],
+)
+def test_normalize_key_removes_only_meaningless_parentheses(key: str, normal: str) -> None:
+    assert normalize_key(key) == normal
