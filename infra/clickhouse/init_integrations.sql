@@ -38,3 +38,97 @@ ENGINE = ReplacingMergeTree(_ver)
 PARTITION BY toYYYYMM(stat_date)
 ORDER BY (stat_date, city, campaign_id, ad_id)
 SETTINGS index_granularity = 8192;
+
+-- Key tables this file does not re-create: ensured to exist with the canonical definition.
+CREATE TABLE IF NOT EXISTS zakaz.dim_events
+(
+    event_id String,
+    event_name String,
+    city LowCardinality(String),
+    start_date Nullable(Date),
+    end_date Nullable(Date),
+    tickets_total UInt32 DEFAULT 0,
+    tickets_left UInt32 DEFAULT 0,
+    _ver UInt64,
+    _loaded_at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY event_id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS zakaz.fact_qtickets_inventory
+(
+    event_id String,
+    city LowCardinality(String),
+    tickets_total UInt32 DEFAULT 0,
+    tickets_left UInt32 DEFAULT 0,
+    _ver UInt64,
+    _loaded_at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY (event_id, city)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS zakaz.fact_qtickets_inventory_latest
+(
+    snapshot_ts DateTime,
+    event_id String,
+    event_name String,
+    city LowCardinality(String),
+    tickets_total Nullable(UInt32),
+    tickets_left Nullable(UInt32),
+    _ver UInt64
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY (event_id, city)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS zakaz.stg_qtickets_api_orders_raw
+(
+    order_id String,
+    event_id String,
+    city LowCardinality(String),
+    sale_ts DateTime,
+    tickets_sold UInt32,
+    revenue Float64,
+    currency LowCardinality(String),
+    _ver UInt64,
+    _dedup_key FixedString(32)
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY _dedup_key
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS zakaz.stg_qtickets_api_inventory_raw
+(
+    snapshot_ts DateTime,
+    event_id String,
+    event_name String,
+    city LowCardinality(String),
+    tickets_total Nullable(UInt32),
+    tickets_left Nullable(UInt32),
+    _ver UInt64,
+    _dedup_key FixedString(32)
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY (event_id, city, snapshot_ts)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS zakaz.fact_qtickets_sales_daily
+(
+    sales_date Date,
+    event_id String,
+    city LowCardinality(String),
+    tickets_sold UInt32,
+    revenue Float64,
+    _ver UInt64
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY toYYYYMM(sales_date)
+ORDER BY (event_id, sales_date, city)
+SETTINGS index_granularity = 8192;

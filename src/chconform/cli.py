@@ -34,7 +34,7 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="pyproject.toml with [tool.chconform], or a chconform.toml")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="output format (default text)")
     p.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
 
 
@@ -58,7 +58,7 @@ def emit(args: argparse.Namespace, text: str, out: TextIO) -> None:
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .backends.base import get_backend
     from .config import load_config
-    from .report import render_json, render_text
+    from .report import render_json, render_markdown, render_text
     from .run import run_check
 
     config = load_config(args.config)
@@ -70,7 +70,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result = run_check(config, backend, jobs=args.jobs, only=args.source)
     finally:
         backend.close()
-    emit(args, render_json(result) if args.format == "json" else render_text(result, args.verbose), out)
+    renderers = {"json": render_json, "markdown": render_markdown}
+    emit(args, renderers[args.format](result) if args.format in renderers else render_text(result, args.verbose), out)
     return EXIT_OK if result.ok else EXIT_FOUND
 
 

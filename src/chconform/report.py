@@ -8,7 +8,7 @@ from typing import Any
 from .model import Difference
 from .run import RunResult, SourceResult
 
-__all__ = ["render_text", "render_json", "to_json", "difference_line", "status_of", "CAP"]
+__all__ = ["render_text", "render_json", "render_markdown", "to_json", "difference_line", "status_of", "CAP"]
 
 CAP = 50  # lines per list before "... and N more"
 
@@ -108,3 +108,17 @@ def to_json(run: RunResult) -> dict[str, Any]:
 
 def render_json(run: RunResult) -> str:
     return json.dumps(to_json(run), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_markdown(run: RunResult) -> str:
+    """The matrix and findings as Markdown, for pull-request comments and evidence files."""
+    tables = list(run.key_tables) or sorted({t for s in run.sources for t in s.defined})
+    out = [f"**{'Conforms' if run.ok else 'Differs'}**: {len(run.sources)} sources on {run.backend} "
+           f"(ClickHouse {run.clickhouse_version}), canonical `{run.canonical}`", "",
+           "| table | " + " | ".join(f"`{s.path}`" for s in run.sources) + " |",
+           "|---|" + "---|" * len(run.sources)]
+    out.extend(f"| `{t}` | " + " | ".join(status_of(s, t) for s in run.sources) + " |" for t in tables)
+    findings = [line for s in run.sources for line in render_source(s)]
+    if findings:
+        out += ["", "```"] + findings + ["```"]
+    return "\n".join(out) + "\n"

@@ -101,6 +101,43 @@ PARTITION BY toYYYYMM(sales_date)
 ORDER BY (event_id, sales_date, city)
 SETTINGS index_granularity = 8192;
 
+-- Key tables this file does not re-create: ensured to exist with the canonical definition.
+CREATE TABLE IF NOT EXISTS zakaz.dim_events
+(
+    event_id String,
+    event_name String,
+    city LowCardinality(String),
+    start_date Nullable(Date),
+    end_date Nullable(Date),
+    tickets_total UInt32 DEFAULT 0,
+    tickets_left UInt32 DEFAULT 0,
+    _ver UInt64,
+    _loaded_at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY event_id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS zakaz.stg_vk_ads_daily
+(
+    stat_date Date,
+    city String,
+    campaign_id String,
+    ad_id String,
+    impressions UInt64,
+    clicks UInt64,
+    spend Float64,
+    _src LowCardinality(String) DEFAULT 'vk_ads',
+    _op LowCardinality(String) DEFAULT 'UPSERT',
+    _ver UInt64,
+    _loaded_at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY toYYYYMM(stat_date)
+ORDER BY (stat_date, city, campaign_id, ad_id)
+SETTINGS index_granularity = 8192;
+
 -- ---------------------------------------------------------------
 -- Materialized view over the QTickets API orders
 -- ---------------------------------------------------------------
