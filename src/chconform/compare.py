@@ -59,6 +59,9 @@ def compare(
     if missing:
         extra = sorted(set(actual.names) - set(canonical.names))
         out.extend(Difference(n, "extra_table", canonical="absent", actual=actual.table(n).kind) for n in extra)  # type: ignore[union-attr]
+    from .access import compare_access  # users, roles, grants: only where both sides captured them
+
+    out.extend(compare_access(canonical, actual, missing=missing))
     return out
 
 

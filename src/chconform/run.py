@@ -156,7 +156,7 @@ def check_source(
                     skipped.extend(skips)
             if not alive:
                 break
-            snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)))
+            snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)), access=access)
             if round_no == 1:
                 snap1 = snap
             else:

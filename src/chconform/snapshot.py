@@ -22,14 +22,26 @@ def snapshot_query(name: str) -> str:
     return files("chconform").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
 
 
-def take_snapshot(query: Callable[[str], list[dict[str, Any]]]) -> Snapshot:
-    """Four set-based catalog queries, whatever the number of tables."""
-    return build_snapshot(
+def take_snapshot(query: Callable[[str], list[dict[str, Any]]], access: bool = False) -> Snapshot:
+    """Four set-based catalog queries, whatever the number of tables.
+
+    `access=True` (backends with access storage) adds users, roles and grants,
+    leaving out the user the snapshot is taken as (the harness's own login).
+    """
+    snap = build_snapshot(
         databases=query(snapshot_query("databases")),
         tables=query(snapshot_query("tables")),
         columns=query(snapshot_query("columns")),
         indices=query(snapshot_query("indices")),
     )
+    if not access:
+        return snap
+    from dataclasses import replace
+
+    from .access import take_access
+
+    me = query("SELECT currentUser() AS name")
+    return replace(snap, grants=take_access(query, skip_user=me[0]["name"] if me else None))
 
 
 def split_engine_full(engine_full: str) -> dict[str, str]:

@@ -1,0 +1,3 @@
+SELECT name, storage
+FROM system.roles
+ORDER BY name
