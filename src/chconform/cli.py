@@ -41,6 +41,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _check_args(p: argparse.ArgumentParser) -> None:
     _common(p)
     p.add_argument("--backend", choices=("embedded", "docker"), help="engine (default: config, CHCONFORM_BACKEND, embedded)")
+    p.add_argument("--reuse", action="store_true", default=None,
+                   help="docker: one container per process, reset between sources (or CHCONFORM_DOCKER_REUSE=1)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="sources checked in parallel")
     p.add_argument("--source", action="append", help="check only this source (repeatable); the canon is always built")
     p.add_argument("--verbose", "-v", action="store_true", help="list every skipped statement")
@@ -65,7 +67,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.source:
         for path in args.source:
             config.source(path)
-    backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s)
+    backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
+                          root=config.root, reuse=args.reuse)
     try:
         result = run_check(config, backend, jobs=args.jobs, only=args.source)
     finally:
