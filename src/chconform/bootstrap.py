@@ -380,7 +380,7 @@ class BootstrapResult:
             parts.append(f"{self.count('not_run')} not run")
         parts.append(f"{self.count('skipped')} skipped{why}")
         verdict = "OK" if self.ok else "FAILED"
-        return f"bootstrap: {len(self.outcomes)} statements: {', '.join(parts)} in {self.duration_s:.2f}s: {verdict}"
+        return f"bootstrap: {len(self.outcomes)} statements: {', '.join(parts)}: {verdict}"
 
 
 def bootstrap_plan(config: Config, access_source: str = ACCESS_SOURCE) -> tuple[list[tuple[Source, Statement]], list[str]]:
@@ -479,5 +479,6 @@ def run_bootstrap(
         session.close()
     result = BootstrapResult(target.label(), session.version, tuple(outcomes), tuple(notes),
                              round(time.monotonic() - started, 3))
+    write(f"elapsed: {result.duration_s:.2f}s")
     write(result.summary())
     return result
