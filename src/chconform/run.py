@@ -255,4 +255,5 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
         canonical=config.canonical,
         key_tables=config.key_tables,
         sources=tuple(ordered),
+        sandbox=str(getattr(backend, "sandbox", "none")),
     )

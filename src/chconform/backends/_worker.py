@@ -1,19 +1,119 @@
-"""The embedded engine's worker process: one chDB session in one data directory.
+"""The embedded engine's worker process: one chDB session in one data directory, sandboxed.
 
 Spoken over stdin/stdout in length-prefixed JSON frames so the parent can time
 out, kill and replace a worker without ever importing chDB itself.
-Request: {"sql": str, "fmt": str}. Reply: {"ok": str} or {"error": str}.
+
+Start: `python -m chconform.backends._worker <workdir>`; the parent has written
+`<workdir>/etc/worker.json` (the plan: data directory, engine config file,
+Landlock paths). Before it reads a single request the worker
+  * drops core dumps and caps file sizes (rlimits),
+  * turns chDB's crash handlers off, so a segfault is an exit the parent sees,
+    not a hang,
+  * restricts itself with Landlock where the kernel offers it: read only the
+    interpreter, package and system paths, write only its own directories,
+    execute nothing, open no TCP connection, signal no process outside itself.
+The first reply says which sandbox is in force: {"ok": "ready", "version": ...,
+"sandbox": "landlock" | "none", "sandbox_detail": why}.
+
+Requests: {"op": "open"} opens the session; {"op": "parse", "sql": str} returns
+ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
+parameter); {"sql": str, "fmt": str} runs a statement.
+Replies: {"ok": str} or {"error": str}.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import resource
 import struct
 import sys
+from typing import Any
+
+# Landlock ABI (linux/landlock.h). Access rights of files and directories:
+_FS_EXECUTE = 1 << 0
+_FS_WRITE_FILE = 1 << 1
+_FS_READ_FILE = 1 << 2
+_FS_READ_DIR = 1 << 3
+_FS_ALL_V1 = (1 << 13) - 1  # execute … make_sym
+_FS_REFER = 1 << 13  # ABI 2
+_FS_TRUNCATE = 1 << 14  # ABI 3
+_FS_IOCTL_DEV = 1 << 15  # ABI 5
+_NET_BIND_TCP = 1 << 0  # ABI 4
+_NET_CONNECT_TCP = 1 << 1
+_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+_SCOPE_SIGNAL = 1 << 1
+_RULE_PATH_BENEATH = 1
+_CREATE_RULESET_VERSION = 1
+_SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
+_PR_SET_NO_NEW_PRIVS = 38
+_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
 
 
-def _read(stream: "object") -> dict | None:  # type: ignore[type-arg]
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock(read: list[str], write: list[str]) -> tuple[str, str]:
+    """Restrict this process for good; return ("landlock", detail) or ("none", why not)."""
+    machine = os.uname().machine
+    if sys.platform != "linux" or machine not in _SYS:
+        return "none", f"Landlock needs Linux on x86_64/aarch64 (this is {sys.platform} {machine})"
+    create, add_rule, restrict = _SYS[machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
+    if abi < 1:
+        return "none", f"the kernel offers no Landlock ({os.strerror(ctypes.get_errno())})"
+    fs = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0) | (_FS_IOCTL_DEV if abi >= 5 else 0)
+    net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if abi >= 4 else 0
+    scoped = (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if abi >= 6 else 0
+    attr = _RulesetAttr(fs, net, scoped)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return "none", f"landlock_create_ruleset failed ({os.strerror(ctypes.get_errno())})"
+    try:
+        read_rights = _FS_READ_FILE | _FS_READ_DIR
+        write_rights = fs & ~_FS_EXECUTE
+        for paths, rights in ((read, read_rights), (write, write_rights)):
+            for path in paths:
+                _allow(libc, add_rule, ruleset, path, rights)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return "none", f"prctl(NO_NEW_PRIVS) failed ({os.strerror(ctypes.get_errno())})"
+        if libc.syscall(restrict, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            return "none", f"landlock_restrict_self failed ({os.strerror(ctypes.get_errno())})"
+    finally:
+        os.close(ruleset)
+    net_note = "no TCP" if net else "TCP not restricted (Landlock ABI < 4)"
+    return "landlock", f"Landlock ABI {abi}: read {len(read)} paths, write {len(write)}, no exec, {net_note}"
+
+
+def _allow(libc: Any, add_rule: int, ruleset: int, path: str, rights: int) -> None:
+    """One path-beneath rule; a path that does not exist is simply not granted."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if not os.path.isdir(path):
+            rights &= _FILE_RIGHTS  # the kernel refuses directory rights on a file
+        rule = _PathBeneath(rights, fd)
+        if libc.syscall(add_rule, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule),
+                        ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(fd)
+
+
+def _read() -> dict[str, Any] | None:
     head = sys.stdin.buffer.read(4)
     if len(head) < 4:
         return None
@@ -21,29 +121,54 @@ def _read(stream: "object") -> dict | None:  # type: ignore[type-arg]
     return json.loads(sys.stdin.buffer.read(size))  # type: ignore[no-any-return]
 
 
-def _write(obj: dict) -> None:  # type: ignore[type-arg]
+def _write(obj: dict[str, Any]) -> None:
     data = json.dumps(obj).encode()
     sys.stdout.buffer.write(struct.pack(">I", len(data)) + data)
     sys.stdout.buffer.flush()
 
 
+def _limit_process(max_file_bytes: int) -> None:
+    """No core dumps (they would hold the engine's memory); no file larger than the cap."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if max_file_bytes:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+
+def _param(text: str) -> str:
+    """A query parameter value is read in TSV-escaped form."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
 def main() -> int:
-    data_dir = sys.argv[1]
-    os.chdir(data_dir)
-    import chdb  # noqa: F401  (imports the engine; may take ~0.2 s)
+    workdir = sys.argv[1]
+    os.chdir(workdir)
+    with open(os.path.join(workdir, "etc", "worker.json"), encoding="utf-8") as fh:
+        plan = json.load(fh)
+    _limit_process(int(plan.get("max_file_bytes", 0)))
+    import chdb  # imports the engine (~0.2 s)
     from chdb import _chdb
 
-    _write({"ok": "ready", "version": chdb.engine_version})
+    if plan.get("crash_exits", True) and hasattr(_chdb, "set_signal_handlers_enabled"):
+        _chdb.set_signal_handlers_enabled(0)  # a segfault must end the process, not hang it
+    sandbox, detail = "none", "Landlock not requested"
+    if plan.get("landlock"):
+        sandbox, detail = landlock(plan["read"], plan["write"])
+    _write({"ok": "ready", "version": chdb.engine_version, "sandbox": sandbox, "sandbox_detail": detail})
     conn = None
-    while (request := _read(sys.stdin)) is not None:
-        if request.get("op") == "open":
-            db = sys.argv[2] if len(sys.argv) > 2 else f"{data_dir}/db"  # argv[2]: a persistent data directory
-            conn = _chdb.connect(f"file:{db}")
-            _write({"ok": ""})
-            continue
+    while (request := _read()) is not None:
         try:
+            if request.get("op") == "open":
+                conn = _chdb.connect(plan["connect"])
+                for sql in plan.get("on_open", []):
+                    conn.query(sql, "TabSeparated")
+                _write({"ok": ""})
+                continue
             assert conn is not None, "open first"
-            result = conn.query(request["sql"], request.get("fmt", "TabSeparated"))
+            if request.get("op") == "parse":
+                result = conn.query("SELECT parseQueryToJSON({q:String})", "TabSeparatedRaw",
+                                    params={"q": _param(request["sql"])})
+            else:
+                result = conn.query(request["sql"], request.get("fmt", "TabSeparated"))
             _write({"ok": result.bytes().decode("utf-8", "replace") if result is not None else ""})
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError
             _write({"error": str(exc)})
