@@ -2,8 +2,8 @@
 
 A path starts from nothing or from the canonical file as it was at a git
 revision, then applies its steps in order on ONE instance. After the start
-and after every step, each plain table not yet seeded gets one sentinel row
-of defaults; rows counted before and after each step show what the step
+and after every step, each empty plain table gets one sentinel row of
+defaults; rows counted before and after each step show what that step
 destroyed. At the end the schema is compared with the current canon: a key
 table that does not reach it (say, a `CREATE TABLE IF NOT EXISTS` that left
 the old table in place) is a finding, and so is every lost row.
@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 _SEEDABLE = ("Memory", "Log", "TinyLog", "StripeLog")
+_VIEWS = ("View", "MaterializedView", "LiveView", "WindowView", "Dictionary")
 
 
 @dataclass(frozen=True)
@@ -183,16 +184,17 @@ class _Path:
         self.skipped.extend(skips)
 
     def seed(self) -> None:
-        """One sentinel row of defaults into every plain table that has none from us yet."""
-        for table, (engine, _) in row_counts(self.query).items():
-            if table in self.seeded or table in self.not_seeded:
+        """One sentinel row of defaults into every empty plain table, so each later step's losses show."""
+        for table, (engine, rows) in row_counts(self.query).items():
+            if engine in _VIEWS or table in self.not_seeded or rows:
                 continue
             why = seedable(engine)
             if why is None:
                 try:
                     self.instance.execute(f"INSERT INTO {_quoted(table)} FORMAT JSONEachRow {{}}",
                                           timeout=self.config.timeout_s)
-                    self.seeded.append(table)
+                    if table not in self.seeded:
+                        self.seeded.append(table)
                     continue
                 except EngineError as exc:
                     why = f"insert refused: {exc}"

@@ -108,7 +108,7 @@ def paths_json(results: list[PathResult], backend: str, version: str, canonical:
 def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .backends.base import get_backend
     from .config import load_config
-    from .upgrade import canonical_snapshot, run_path
+    from .upgrade import canonical_snapshot, read_at_revision, run_path
 
     config = load_config(args.config)
     specs = [p for p in config.paths if args.name is None or p.name == args.name]
@@ -116,6 +116,8 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         known = ", ".join(p.name for p in config.paths) or "none"
         raise ConfigError(f"{config.config_file}: no upgrade path {args.name or ''} configured (configured: {known}); "
                           "add a [[tool.chconform.path]] table with name and steps")
+    for rev in sorted({r for r in (args.from_rev or spec.from_rev for spec in specs) if r}):
+        read_at_revision(config, rev)  # a bad revision is reported before any engine starts
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
                           root=config.root)
     try:

@@ -1,0 +1,175 @@
+"""`chconform path` on a real engine: an upgraded database must reach the canon, and lost rows are named.
+
+The repository in each test is a temporary git repository, so `--from-rev`
+reads a real older revision with `git show`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from chconform.cli import run
+
+pytestmark = pytest.mark.engine
+
+OLD_CANON = """CREATE DATABASE IF NOT EXISTS app;
+CREATE TABLE IF NOT EXISTS app.events
+(
+    event_id String,
+    event_date Date
+)
+ENGINE = ReplacingMergeTree
+ORDER BY event_id;
+CREATE TABLE IF NOT EXISTS app.keep (k String) ENGINE = MergeTree ORDER BY k;
+"""
+
+EVENTS = """CREATE TABLE IF NOT EXISTS app.events
+(
+    event_id String,
+    start_date Nullable(Date),
+    end_date Nullable(Date)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY event_id;
+"""
+
+NEW_CANON = "CREATE DATABASE IF NOT EXISTS app;\n" + EVENTS + \
+    "CREATE TABLE IF NOT EXISTS app.keep (k String) ENGINE = MergeTree ORDER BY k;\n"
+
+CONFIG = """root = "sql"
+canonical = "canonical.sql"
+key_tables = ["app.events", "app.keep"]
+timeout_s = 60
+
+[[source]]
+path = "canonical.sql"
+
+[[source]]
+path = "migration_if_not_exists.sql"
+role = "migration"
+
+[[source]]
+path = "migration_drop.sql"
+role = "migration"
+
+[[path]]
+name = "if-not-exists"
+steps = ["migration_if_not_exists.sql"]
+
+[[path]]
+name = "drop-and-create"
+steps = ["migration_drop.sql"]
+"""
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=repo,
+                   check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Revision 1: the old canon (event_date). Revision 2: the new canon and two candidate migrations."""
+    root = tmp_path_factory.mktemp("upgrade_repo")
+    (root / "sql").mkdir()
+    _git(root, "init", "-q")
+    (root / "sql" / "canonical.sql").write_text(OLD_CANON, encoding="utf-8")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "old canon")
+    (root / "sql" / "canonical.sql").write_text(NEW_CANON, encoding="utf-8")
+    (root / "sql" / "migration_if_not_exists.sql").write_text(EVENTS, encoding="utf-8")
+    (root / "sql" / "migration_drop.sql").write_text("DROP TABLE IF EXISTS app.events;\n" + EVENTS, encoding="utf-8")
+    (root / "chconform.toml").write_text(CONFIG, encoding="utf-8")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "new canon and migrations")
+    return root
+
+
+def _path(repo: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["path", "--config", str(repo / "chconform.toml"), *args], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_if_not_exists_leaves_the_old_table_and_is_reported(repo: Path) -> None:
+    code, out, err = _path(repo, "--name", "if-not-exists", "--from-rev", "HEAD~1", "--format", "json")
+    assert code == 1, err
+    (result,) = json.loads(out)["paths"]
+    assert result["from_rev"] == "HEAD~1"
+    assert result["reaches_canon"] is False
+    found = {(d["object"], d["aspect"], d["column"]) for d in result["differences"]}
+    assert found == {
+        ("app.events", "column_missing", "start_date"),
+        ("app.events", "column_missing", "end_date"),
+        ("app.events", "column_extra", "event_date"),
+    }
+    assert result["data_loss"] == []  # nothing was dropped: the old rows and the old shape both survive
+    assert set(result["seeded"]) == {"app.events", "app.keep"}
+
+
+def test_if_not_exists_text_names_the_table(repo: Path) -> None:
+    code, out, _ = _path(repo, "--name", "if-not-exists", "--from-rev", "HEAD~1")
+    assert code == 1
+    assert "DIFFERS  1 tables do not reach the canon: app.events" in out
+    assert "app.events.start_date  column_missing" in out
+
+
+def test_drop_and_create_reaches_the_canon_and_reports_the_rows_lost(repo: Path) -> None:
+    code, out, err = _path(repo, "--name", "drop-and-create", "--from-rev", "HEAD~1", "--format", "json")
+    assert code == 1, err  # lost rows are a finding unless accepted
+    (result,) = json.loads(out)["paths"]
+    assert result["reaches_canon"] is True
+    assert result["differences"] == [] and result["errors"] == []
+    assert result["data_loss"] == [{
+        "table": "app.events", "before": 1, "after": 0, "lost": 1, "step": "migration_drop.sql", "line": 1,
+        "statement": "DROP TABLE IF EXISTS app.events",
+    }]
+
+
+def test_accepted_data_loss_exits_zero_and_still_says_so(repo: Path) -> None:
+    code, out, err = _path(repo, "--name", "drop-and-create", "--from-rev", "HEAD~1", "--accept-data-loss")
+    assert code == 0, err
+    assert "reaches the canon: 2 key tables identical" in out
+    assert "data loss (accepted)  app.events: 1 → 0 rows (1 lost)  migration_drop.sql:1" in out
+
+
+def test_without_a_start_revision_the_path_starts_on_an_empty_server(repo: Path) -> None:
+    code, out, err = _path(repo, "--name", "drop-and-create", "--format", "json")
+    assert code == 1, err
+    (result,) = json.loads(out)["paths"]
+    assert result["from_rev"] is None and result["data_loss"] == []
+    assert [(e["source"], e["line"], e["name"]) for e in result["errors"]] == [
+        ("migration_drop.sql", 2, "UNKNOWN_DATABASE")]  # the migration never creates its database
+    assert {(d["object"], d["aspect"]) for d in result["differences"]} == {
+        ("app.events", "missing_table"), ("app.keep", "missing_table")}
+
+
+def test_unknown_revision_is_one_line(repo: Path) -> None:
+    code, out, err = _path(repo, "--name", "drop-and-create", "--from-rev", "no-such-rev")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("chconform: git show no-such-rev:sql/canonical.sql: ")
+
+
+def test_unknown_path_name_is_one_line(repo: Path) -> None:
+    code, _, err = _path(repo, "--name", "nope")
+    assert code == 2
+    assert "no upgrade path nope configured (configured: if-not-exists, drop-and-create)" in err
+
+
+def test_the_repository_path_reaches_the_canon() -> None:
+    """The real init → migrations path of this repository, as configured in pyproject.toml."""
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["path", "--name", "init-to-migrations", "--format", "json", "--accept-data-loss"], out, err)
+    report = json.loads(out.getvalue())
+    (result,) = report["paths"]
+    assert result["errors"] == [] and result["differences"] == [], result
+    assert code == 0, err.getvalue()
+    for loss in result["data_loss"]:  # every lost row is pinned on the DROP that lost it
+        assert loss["statement"].startswith(f"DROP TABLE IF EXISTS {loss['table']}"), loss
+    assert "zakaz.meta_job_runs" in result["seeded"]
+    assert "zakaz.meta_job_runs" not in {loss["table"] for loss in result["data_loss"]}
