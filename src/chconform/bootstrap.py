@@ -374,13 +374,12 @@ class BootstrapResult:
 
     def summary(self) -> str:
         skipped = sorted({o.detail for o in self.outcomes if o.outcome == "skipped"})
-        why = f" ({'; '.join(skipped)})" if skipped else ""
+        why = f": {'; '.join(skipped)}" if skipped else ""
         parts = [f"{self.count('ok')} ok", f"{self.count('failed')} failed", f"{self.count('refused')} refused"]
         if self.count("not_run"):
             parts.append(f"{self.count('not_run')} not run")
-        parts.append(f"{self.count('skipped')} skipped{why}")
         verdict = "OK" if self.ok else "FAILED"
-        return f"bootstrap: {len(self.outcomes)} statements: {', '.join(parts)}: {verdict}"
+        return f"bootstrap: {len(self.outcomes)} statements: {', '.join(parts)}, {self.count('skipped')} skipped{why} => {verdict}"
 
 
 def bootstrap_plan(config: Config, access_source: str = ACCESS_SOURCE) -> tuple[list[tuple[Source, Statement]], list[str]]:

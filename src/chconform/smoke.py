@@ -301,6 +301,6 @@ def run_smoke(
         write(f"{JOB_TABLE} count after: {after} ({expectation}: {'yes' if result.count_ok else 'NO'})")
     failed = sum(1 for c in checks if not c.ok) + (0 if result.count_ok else 1)
     write(f"elapsed: {time.monotonic() - started:.2f}s")
-    write(f"smoke: {len(checks)} checks, {failed} failed, {JOB_TABLE} count {before} -> {after}: "
+    write(f"smoke: {len(checks)} checks, {failed} failed, {JOB_TABLE} count {before} -> {after} => "
           f"{'OK' if result.ok else 'FAILED'}")
     return result

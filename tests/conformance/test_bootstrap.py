@@ -71,7 +71,7 @@ def test_twice_on_the_same_data_directory_succeeds_and_changes_nothing(copy: tup
     skipped = [line for line in first.splitlines() if " SKIPPED " in line]
     assert skipped and all(line.startswith("bootstrap_all.sql:") for line in skipped)  # roles and grants, listed
     assert "access control needs a server" in skipped[0]
-    assert first.rstrip().endswith(": OK")
+    assert first.rstrip().endswith("=> OK")
     before = snapshot(config, env)
     on_target(config, env, "INSERT INTO zakaz.dim_events (event_id, event_name, city, _ver) VALUES ('e1', 'n', 'c', 1)")
     code, second, err = bootstrap(config, env)
@@ -92,7 +92,7 @@ def test_a_non_idempotent_statement_fails_the_second_run_naming_file_and_line(co
     failed = [ln for ln in out.splitlines() if " FAILED " in ln]
     assert len(failed) == 1 and failed[0].startswith(f"bootstrap_schema.sql:{line} ")
     assert "TABLE_ALREADY_EXISTS" in failed[0]
-    assert out.rstrip().endswith(": FAILED")
+    assert out.rstrip().endswith("=> FAILED")
 
 
 def test_a_drop_of_a_table_holding_rows_is_refused_and_the_rows_stay(copy: tuple[Path, Path]) -> None:

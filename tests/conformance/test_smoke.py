@@ -89,7 +89,7 @@ def test_a_view_reading_a_missing_column_fails_the_dry_run(target: tuple[Path, P
     assert code == 1
     failed = [line for line in out.splitlines() if line.startswith("FAIL")]
     assert any("zakaz.v_qtickets_inventory" in line and "tickets_left" in line for line in failed)
-    assert out.rstrip().endswith("FAILED")
+    assert out.rstrip().endswith("=> FAILED")
 
 
 def test_a_drifted_live_type_fails_the_payload_validation(target: tuple[Path, Path], tmp_path: Path) -> None:

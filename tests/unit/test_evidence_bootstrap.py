@@ -105,8 +105,8 @@ def test_result_is_ok_only_when_every_statement_ran_or_was_skipped() -> None:
     assert not BootstrapResult("t", "v", (ok, refused)).ok
     assert not BootstrapResult("t", "v", ()).ok
     summary = BootstrapResult("t", "v", (ok, skipped, refused)).summary()
-    assert summary == ("bootstrap: 3 statements: 1 ok, 0 failed, 1 refused, 1 skipped "
-                       "(access control needs a server): FAILED")
+    assert summary == ("bootstrap: 3 statements: 1 ok, 0 failed, 1 refused, 1 skipped: "
+                       "access control needs a server => FAILED")
     assert refused.log_line(6).startswith("a.sql:3  REFUSED")
 
 
