@@ -108,6 +108,8 @@ def compare_access(canonical: Snapshot, actual: Snapshot, *, missing: bool = Fal
     for grantee in sorted(set(want) | set(got)):
         kind = grantee.split(":", 1)[0]
         a, b = want.get(grantee), got.get(grantee)
+        a = a if a and a["definition"] else None  # a grantee exists where its user or role does
+        b = b if b and b["definition"] else None
         if a is not None and b is not None:
             for aspect, key in ((kind, "definition"), ("grants", "grant"), ("role_grants", "role_grant")):
                 if sorted(a[key]) != sorted(b[key]):

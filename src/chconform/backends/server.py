@@ -76,6 +76,7 @@ def engine_error(exc: Exception) -> EngineError:
         return EngineTimeout(None, "TIMEOUT", "no answer within the time limit")
     body = text.split("server response:", 1)[1] if "server response:" in text else text
     body = re.sub(r"\s*\(for url [^)]*\)\s*$", "", body.strip())
+    body = re.sub(r"\s*\(version [^()]*(?:\([^()]*\)[^()]*)?\)\s*$", "", body)  # "(version 24.8.1 (official build))"
     parsed = EngineError.from_text(body)
     return EngineError(code if code is not None else parsed.code, name or parsed.name, parsed.message)
 
