@@ -19,27 +19,33 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import Config
-from .errors import ConfigError, EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
+from .errors import (
+    ConfigError,
+    EngineCrashed,
+    EngineError,
+    EngineTimeout,
+    EnvironmentUnusable,
+)
 from .policy import gate
 from .rules import role_findings
 from .sources import Source, Statement, read_source
 
 __all__ = [
     "TARGETS",
-    "Target",
+    "BootstrapResult",
     "Session",
     "StepOutcome",
-    "BootstrapResult",
-    "parse_env",
+    "Target",
+    "apply_plan",
+    "bootstrap_plan",
+    "destructive_reason",
     "load_target",
     "open_target",
-    "bootstrap_plan",
-    "apply_plan",
-    "run_bootstrap",
-    "destructive_reason",
-    "sql_string",
-    "sql_ident",
+    "parse_env",
     "repo_root",
+    "run_bootstrap",
+    "sql_ident",
+    "sql_string",
 ]
 
 TARGETS = ("embedded", "compose")

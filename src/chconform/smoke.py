@@ -24,14 +24,14 @@ from .sources import read_source
 
 __all__ = [
     "JOB_TABLE",
-    "Payload",
     "Check",
+    "Payload",
     "SmokeResult",
+    "expected_views",
+    "format_query",
     "load_payloads",
     "payload_problems",
-    "format_query",
     "readback_problems",
-    "expected_views",
     "run_smoke",
 ]
 

@@ -142,6 +142,6 @@ def test_compose_without_a_docker_engine_is_one_line(copy: tuple[Path, Path], tm
     monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
     env = tmp_path / "compose.env"
     env.write_text("CHCONFORM_TARGET=compose\nCLICKHOUSE_PASSWORD=x\n", encoding="utf-8")
-    code, out, err = bootstrap(config, env)
+    code, _, err = bootstrap(config, env)
     assert code == 2 and err.count("\n") == 1
     assert "no Docker engine reachable (Cannot connect to the Docker daemon)" in err

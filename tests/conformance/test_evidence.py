@@ -16,7 +16,17 @@ import pytest
 
 from chconform.cli import run
 from chconform.config import load_config
-from chconform.evidence import BEGIN_MARK, END_MARK, FAIL, ITEMS, OK, SKIP, EvidenceOptions, docker_reachable, run_evidence
+from chconform.evidence import (
+    BEGIN_MARK,
+    END_MARK,
+    FAIL,
+    ITEMS,
+    OK,
+    SKIP,
+    EvidenceOptions,
+    docker_reachable,
+    run_evidence,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("evidence")]
 
@@ -134,7 +144,7 @@ def test_a_non_idempotent_statement_fails_the_second_bootstrap_row(repo: Path) -
     assert rows["bootstrap_first"][0] == OK
     assert rows["bootstrap_second"][0] == FAIL and "1 failed" in rows["bootstrap_second"][1]
     log = (repo / "logs" / "bootstrap_second.log").read_text(encoding="utf-8")
-    assert re.search(r"^bootstrap_schema\.sql:\d+\s+FAILED .*TABLE_ALREADY_EXISTS", log, re.M)
+    assert re.search(r"^bootstrap_schema\.sql:\d+\s+FAILED .*TABLE_ALREADY_EXISTS", log, re.MULTILINE)
 
 
 def test_a_drop_added_to_a_dump_is_refused_and_fails_the_rows(repo: Path) -> None:

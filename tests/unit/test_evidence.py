@@ -30,8 +30,10 @@ from chconform.evidence import (
     skip_set,
 )
 
+CLEAN = GitState("abc123", "main")
 
-def evidence(*rows: Row, git: GitState = GitState("abc123", "main")) -> Evidence:
+
+def evidence(*rows: Row, git: GitState = CLEAN) -> Evidence:
     return Evidence(tuple(rows), git, "embedded (chDB data directory infra/clickhouse/data)", "26.9.2.1",
                     "2025-01-01T00:00:00+00:00", 12.3, "3.11.9")
 

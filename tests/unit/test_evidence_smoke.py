@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from chconform.errors import SourceError
-from chconform.smoke import Check, Payload, SmokeResult, format_query, load_payloads, payload_problems, readback_problems
+from chconform.smoke import (
+    Check,
+    Payload,
+    SmokeResult,
+    format_query,
+    load_payloads,
+    payload_problems,
+    readback_problems,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COLUMNS = [
