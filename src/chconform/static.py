@@ -41,6 +41,7 @@ __all__ = [
     "StaticReport",
     "Variant",
     "parse_definition",
+    "column_types",
     "canonical_type",
     "compare_definitions",
     "simulate",
@@ -604,6 +605,27 @@ def _column(entry: list[Token]) -> ColumnSpec:
     return ColumnSpec(name, type_text, kind, default, comment, codec, ttl)
 
 
+def column_types(stmt: Statement) -> list[tuple[str, int, int]]:
+    """(column, start, end) of each written column type of a CREATE TABLE; offsets into stmt.text.
+
+    For tools that edit one type in place (the mutation proof)."""
+    tokens = _code(tokenize(stmt.text))
+    end = stmt.target_span[1] if stmt.target_span else 0
+    i = next((k for k, t in enumerate(tokens) if t.start >= end), len(tokens))
+    if i >= len(tokens) or tokens[i].text != "(":
+        return []
+    out = []
+    for entry in _split_top(tokens[i + 1 : _groups(tokens[i:])[0] + i]):
+        if _is(entry[0], "INDEX", "PROJECTION", "CONSTRAINT", "PRIMARY") or len(entry) < 2:
+            continue
+        match, j = _groups(entry), 1
+        while j < len(entry) and not (entry[j].kind == "word" and entry[j].text.upper() in _COLUMN_WORDS):
+            j = match[j] + 1 if match[j] > j else j + 1
+        if j > 1:
+            out.append((entry[0].value, entry[1].start, entry[j - 1].start + len(entry[j - 1].text)))
+    return out
+
+
 def _raw(tokens: Sequence[Token]) -> str:
     return canon(tokens).text
 
@@ -980,6 +1002,80 @@ def view_problems(query: str, objects: dict[str, Definition], database: str
     return problems, sorted(set(undecided))
 
 
+def view_lineage(query: str, objects: dict[str, Definition], database: str
+                 ) -> dict[str, tuple[bool, frozenset[tuple[str, str]]]]:
+    """For each output column of a view's query: whether it is a bare column reference (so it has
+    exactly that column's type), and the (table, column) pairs it is computed from."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    Lineage = dict[str, tuple[bool, frozenset[tuple[str, str]]]]
+    done: dict[int, Lineage] = {}
+
+    def resolve(col: exp.Column, scope: Any) -> tuple[bool, frozenset[tuple[str, str]]]:
+        candidates = [col.table] if col.table else list(scope.sources)
+        for alias in candidates:
+            src = scope.sources.get(alias)
+            if isinstance(src, exp.Table):
+                d = objects.get(f"{src.db or database}.{src.name}")
+                if d is not None and (col.table or any(c.name == col.name for c in d.columns)):
+                    return True, frozenset({(d.object, col.name)})
+            elif src is not None and col.name in done.get(id(src.expression), {}):
+                return done[id(src.expression)][col.name]
+        return False, frozenset()
+
+    for scope in traverse_scope(sqlglot.parse_one(query, read="clickhouse")):
+        node = scope.expression
+        if isinstance(node, exp.SetOperation):
+            branches = [done.get(id(b.expression), {}) for b in scope.union_scopes]
+            names = list(branches[0]) if branches else []
+            out: Lineage = {}
+            for i, name in enumerate(names):
+                parts = [list(b.values())[i] for b in branches if len(b) > i]
+                out[name] = (all(p[0] for p in parts), frozenset().union(*(p[1] for p in parts)))
+            done[id(node)] = out
+            continue
+        out = {}
+        for sel in getattr(node, "selects", []):
+            expr = sel.unalias() if isinstance(sel, exp.Alias) else sel
+            pairs = [resolve(c, scope) for c in expr.find_all(exp.Column)]
+            refs = frozenset().union(*(p[1] for p in pairs)) if pairs else frozenset()
+            out[sel.alias_or_name] = (isinstance(expr, exp.Column) and bool(pairs) and pairs[0][0], refs)
+        done[id(node)] = out
+    return done.get(id(scope.expression), {}) if done else {}
+
+
+def _view_types(sim: Simulation, canon_objects: dict[str, Definition], path: str,
+                table_diffs: list[Difference]) -> tuple[list[Difference], list[Note]]:
+    """A view reading a column whose type differs from the canon's: a bare reference carries the
+    new type into the view (view_columns, as the live check reports it); a computed one is undecidable."""
+    from sqlglot.errors import SqlglotError
+
+    changed = {(d.object, d.column): d for d in table_diffs if d.aspect == "column_type" and d.column}
+    diffs: list[Difference] = []
+    notes: list[Note] = []
+    if not changed:
+        return diffs, notes
+    for name, d in sorted(sim.objects.items()):
+        if d.kind not in ("view", "materialized_view") or name not in canon_objects or not d.query_tokens:
+            continue
+        try:
+            lineage = view_lineage(canon(list(d.query_tokens)).text, sim.objects, name.split(".", 1)[0])
+        except SqlglotError:
+            continue
+        for output, (bare, refs) in lineage.items():
+            hits = sorted(refs & changed.keys())
+            if hits and bare and len(refs) == 1:
+                src = changed[hits[0]]
+                diffs.append(Difference(name, "view_columns", src.canonical, src.actual, output, path, d.line, CHECK))
+            elif hits:
+                why = (f"its column {output} is computed from {hits[0][0]}.{hits[0][1]}, whose type differs; "
+                       "only the engine infers the result's type")
+                notes.append(Note(name, path, d.line, why))
+    return diffs, notes
+
+
 def _name_of(src: Any, database: str, alias: str) -> str:
     from sqlglot import exp
 
@@ -1081,6 +1177,7 @@ def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
         diffs.extend(sim.findings)
         diffs.extend(_duplicates(sim, spec.path))
         notes = list(sim.notes)
+        table_diffs: list[Difference] = []
         if spec.path != config.canonical:
             for name in sorted(set(canon_objects) & set(sim.objects)):
                 want, got = canon_objects[name], sim.objects[name]
@@ -1088,8 +1185,11 @@ def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
                     if got.undecidable and not any(n.object == name and n.why == got.undecidable for n in notes):
                         notes.append(Note(name, spec.path, got.line, got.undecidable))
                     continue
-                diffs.extend(replace(d, source=spec.path, line=got.line, check=CHECK)
-                             for d in compare_definitions(want, got))
+                table_diffs.extend(replace(d, source=spec.path, line=got.line, check=CHECK)
+                                   for d in compare_definitions(want, got))
+            view_diffs, view_notes = _view_types(sim, canon_objects, spec.path, table_diffs)
+            diffs.extend(table_diffs + view_diffs)
+            notes.extend(view_notes)
         missing = tuple(t for t in spec.must_define if t not in sim.objects)
         results.append(StaticSource(spec.path, spec.role, tuple(diffs), missing, tuple(notes), source.warnings,
                                     tuple(sorted(sim.objects))))

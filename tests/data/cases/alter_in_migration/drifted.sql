@@ -1,0 +1,21 @@
+-- a migration that alters city after creating the table
+CREATE DATABASE IF NOT EXISTS zakaz;
+
+CREATE TABLE IF NOT EXISTS zakaz.dim_events
+(
+    event_id String,
+    event_name String,
+    city LowCardinality(String),
+    start_date Nullable(Date),
+    end_date Nullable(Date),
+    tickets_total UInt32 DEFAULT 0,
+    tickets_left UInt32 DEFAULT 0,
+    _ver UInt64,
+    _loaded_at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree(_ver)
+PARTITION BY tuple()
+ORDER BY event_id
+SETTINGS index_granularity = 8192;
+
+ALTER TABLE zakaz.dim_events MODIFY COLUMN city String;
