@@ -1,4 +1,4 @@
 -- One row per privilege granted (or partially revoked) to a user or a role.
-SELECT user_name, role_name, toString(access_type) AS access_type, database, table, column, is_partial_revoke, grant_option
+SELECT user_name, role_name, access_type, database, table, column, is_partial_revoke, grant_option
 FROM system.grants
 ORDER BY user_name, role_name, access_type, database, table, column
