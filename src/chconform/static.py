@@ -1223,8 +1223,13 @@ def read_sources(config: Config) -> dict[str, Source]:
 
 def validate(config: Config) -> StaticReport:
     """Read, check, and take the inventory of unconfigured table-creating .sql files under the root."""
+    import importlib.util
+
+    from .errors import EnvironmentUnusable
     from .inventory import unconfigured_sources
 
+    if importlib.util.find_spec("sqlglot") is None:
+        raise EnvironmentUnusable("the static validator needs sqlglot: pip install -e . (or run `make validate`)")
     report = check_sources(config, read_sources(config))
     stray = tuple(
         Difference(path, "unconfigured_source", "configured as a [[source]]", "creates a table but is not configured",
