@@ -163,12 +163,12 @@ class Session(Protocol):
 class EmbeddedSession:
     """A chDB session on a fixed data directory, hosted by the embedded backend's worker process."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, timeout_s: float = 60.0) -> None:
         from .backends.embedded import EmbeddedBackend, EmbeddedInstance, Worker
 
         EmbeddedBackend(prestart=False)  # raises EnvironmentUnusable without chdb-core
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.worker = Worker(data_dir=str(data_dir))
+        self.worker = Worker(data_dir=str(data_dir), timeout_s=timeout_s)
         self.instance = EmbeddedInstance(self.worker)
         self.version = self.worker.version
 
@@ -186,43 +186,32 @@ class EmbeddedSession:
 
 
 class ServerSession:
-    """A running server over HTTP (clickhouse-connect); errors become EngineError with ClickHouse's code."""
+    """The compose server over HTTP, through the server backend's HttpInstance opened for writing."""
 
-    def __init__(self, host: str, port: int, user: str, password: str) -> None:
-        try:
-            import clickhouse_connect
-            from clickhouse_connect.driver.exceptions import ClickHouseError
-        except ImportError:
-            raise EnvironmentUnusable("the compose target needs clickhouse-connect: pip install clickhouse-connect") from None
-        self._errors = ClickHouseError
-        try:
-            self.client = clickhouse_connect.get_client(host=host, port=port, username=user, password=password)
-        except ClickHouseError as exc:
-            raise EnvironmentUnusable(f"cannot connect to ClickHouse at {host}:{port} as {user}: {_first_line(exc)}") from None
-        self.version = str(self.client.server_version)
+    def __init__(self, host: str, port: int, user: str, password: str, timeout_s: float) -> None:
+        from .backends.server import ServerAddress, connect
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except self._errors as exc:
-            raise EngineError.from_text(str(exc)) from None
+        self.instance = connect(ServerAddress("http", host, port), user, password, read_only=False, timeout_s=timeout_s)
+        self.version = self.instance.version()
 
     def execute(self, sql: str, timeout: float | None = None) -> None:
-        self._call(lambda: self.client.command(sql))
+        self.instance.execute(sql, timeout)
 
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
-        return list(self._call(lambda: self.client.query(sql).named_results()))
+        return self.instance.query(sql, timeout)
 
     def raw(self, sql: str, timeout: float | None = None) -> str:
-        return bytes(self._call(lambda: self.client.raw_query(sql))).decode("utf-8", "replace")
+        from clickhouse_connect.driver.exceptions import Error as DriverError
+
+        from .backends.server import engine_error
+
+        try:
+            return bytes(self.instance.client.raw_query(sql)).decode("utf-8", "replace")
+        except DriverError as exc:
+            raise engine_error(exc) from None
 
     def close(self) -> None:
-        self.client.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        self.instance.close()
 
 
 def _docker(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -276,17 +265,21 @@ def _last(text: str) -> str:
     return lines[-1].strip() if lines else "no output"
 
 
-def open_target(target: Target, log: Callable[[str], None] = lambda _: None, start: bool = True) -> Session:
+def open_target(target: Target, log: Callable[[str], None] = lambda _: None, start: bool = True,
+                timeout_s: float = 60.0) -> Session:
     """Open the persistent target; for compose, start the server first (unless `start` is False)."""
     if target.kind == "embedded":
-        return EmbeddedSession(target.data_dir)
+        return EmbeddedSession(target.data_dir, timeout_s)
     if start:
         start_compose(target, log)
     password = target.env.get("CLICKHOUSE_PASSWORD", "")
     if not password:
         raise ConfigError(f"{target.env_file or 'environment'}: CLICKHOUSE_PASSWORD is not set (the admin password)")
-    return ServerSession(target.env.get("CHCONFORM_HOST", "127.0.0.1"), int(target.env.get("CHCONFORM_HTTP_PORT", "8123")),
-                         target.env.get("CLICKHOUSE_USER", "admin") or "admin", password)
+    port = target.env.get("CHCONFORM_HTTP_PORT", "8123")
+    if not port.isdigit():
+        raise ConfigError(f"{target.env_file or 'environment'}: CHCONFORM_HTTP_PORT={port!r} is not a port number")
+    return ServerSession(target.env.get("CHCONFORM_HOST", "127.0.0.1"), int(port),
+                         target.env.get("CLICKHOUSE_USER", "admin") or "admin", password, timeout_s)
 
 
 # --- destructive statements ------------------------------------------------------------------
@@ -469,7 +462,7 @@ def run_bootstrap(
     _, degraded = _classifier()
     if degraded:
         notes.append(f"note: {degraded}")
-    session = open_target(target, write)
+    session = open_target(target, write, timeout_s=config.timeout_s)
     try:
         write(f"chconform bootstrap: target {target.label()}, ClickHouse {session.version}")
         write(f"plan: {config.canonical} ({sum(1 for s, _ in plan if s.path == config.canonical)} statements), "

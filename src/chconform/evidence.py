@@ -438,7 +438,7 @@ class _Run:
 
     def session(self) -> Session:
         assert self.target is not None
-        s = open_target(self.target, start=False)
+        s = open_target(self.target, start=False, timeout_s=self.config.timeout_s)
         self.version = self.version or s.version
         return s
 

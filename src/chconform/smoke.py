@@ -241,7 +241,7 @@ def run_smoke(
     payloads = load_payloads(payload_dir, shown)
     views = expected_views(config)
     started = time.monotonic()
-    session = open_target(target, write, start=False)
+    session = open_target(target, write, start=False, timeout_s=config.timeout_s)
     checks: list[Check] = []
 
     def record(check: Check) -> None:
