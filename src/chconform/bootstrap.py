@@ -28,7 +28,7 @@ from .errors import (
 )
 from .policy import gate
 from .rules import role_findings
-from .sources import Source, Statement, read_source
+from .sources import Source, Statement, read_source, tokenize
 
 __all__ = [
     "TARGETS",
@@ -290,12 +290,23 @@ def _classifier() -> tuple[Callable[[Statement], str | None], str]:
     try:
         from .safety import classify_destructive  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        return _by_kind, "chconform.safety is not available: destructive statements recognised by kind (DROP/TRUNCATE) only"
+        return _by_kind, ("chconform.safety is not available: destructive statements recognised by kind only "
+                          "(DROP, TRUNCATE, CREATE OR REPLACE TABLE, ALTER … DROP/DELETE/CLEAR/MODIFY)")
     return classify_destructive, ""  # type: ignore[no-any-return,unused-ignore]
 
 
+_ALTER_LOSSES = ("DROP", "DELETE", "CLEAR", "MODIFY")
+
+
 def _by_kind(stmt: Statement) -> str | None:
+    """The fallback classifier: the statement kinds that can lose rows or values."""
     labels = {"drop_table": "DROP TABLE", "drop_database": "DROP DATABASE", "truncate": "TRUNCATE"}
+    if stmt.kind == "create_table" and stmt.or_replace:
+        return "CREATE OR REPLACE TABLE"
+    if stmt.kind == "alter":
+        words = {t.upper for t in tokenize(stmt.text) if t.kind == "word"}
+        found = [w for w in _ALTER_LOSSES if w in words]
+        return f"ALTER … {'/'.join(found)}" if found else None
     return labels.get(stmt.kind)
 
 
