@@ -42,7 +42,7 @@ def _backend(config: Config, **options: object) -> DockerBackend:
 
 @pytest.fixture(scope="module")
 def backend(config: Config) -> Iterator[DockerBackend]:
-    backend = _backend(config)
+    backend = _backend(config, reuse=False)  # a container per instance, whatever CHCONFORM_DOCKER_REUSE says
     yield backend
     backend.close()
 
@@ -100,7 +100,7 @@ def test_a_reset_instance_snapshots_the_same_as_a_fresh_one(config: Config) -> N
         reset_snap, reset_inv = take_snapshot(again.query, access=True), take_inventory(again.query)
     finally:
         again.close()
-    fresh_backend = _backend(config)
+    fresh_backend = _backend(config, reuse=False)
     fresh = fresh_backend.instance()
     try:
         fresh_snap, fresh_inv = take_snapshot(fresh.query, access=True), take_inventory(fresh.query)
@@ -143,7 +143,7 @@ def test_a_server_that_does_not_start_is_one_line_with_its_last_log_lines(config
     (tmp_path / "config.d").mkdir()
     (tmp_path / "config.d" / "broken.xml").write_text(
         "<clickhouse><http_port>not-a-port</http_port></clickhouse>", encoding="utf-8")
-    broken = _backend(config, root=tmp_path, startup_timeout_s=30)
+    broken = _backend(config, root=tmp_path, startup_timeout_s=30, reuse=False)
     with pytest.raises(EnvironmentUnusable) as caught:
         broken.instance()
     text = str(caught.value)

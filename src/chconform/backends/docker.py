@@ -341,6 +341,7 @@ class ReusedInstance:
 
     def __init__(self, shared: _Shared, http: HttpInstance) -> None:
         self.shared, self.http = shared, http
+        self.container = shared.container
         self._open = True
 
     def execute(self, sql: str, timeout: float | None = None) -> None:
