@@ -28,8 +28,8 @@ try:
 except ModuleNotFoundError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
 
-from chconform.cli import run  # noqa: E402
-from chconform.errors import ChconformError  # noqa: E402
+from chconform.cli import run
+from chconform.errors import ChconformError
 
 
 def _ddl_files() -> tuple[str, ...]:

@@ -33,21 +33,21 @@ from .model import Difference
 from .sources import Source, Statement, Token, read_source, split_statements, tokenize
 
 __all__ = [
+    "NONDETERMINISTIC",
     "Canon",
     "ColumnSpec",
     "Definition",
     "Note",
-    "StaticSource",
     "StaticReport",
+    "StaticSource",
     "Variant",
-    "parse_definition",
-    "column_types",
     "canonical_type",
-    "compare_definitions",
-    "simulate",
     "check_sources",
+    "column_types",
+    "compare_definitions",
+    "parse_definition",
+    "simulate",
     "validate",
-    "NONDETERMINISTIC",
 ]
 
 CHECK = "static"
@@ -57,13 +57,10 @@ CREATE_KINDS = ("create_table", "create_view", "create_materialized_view", "crea
 # ClickHouse never treats as a column name when unquoted belong here: lower-casing or
 # upper-casing anything else could make two different identifiers compare equal.
 _KEYWORDS = frozenset(
-    "AND OR NOT AS IN IS NULL LIKE ILIKE BETWEEN CASE WHEN THEN ELSE END INTERVAL SELECT FROM WHERE "
-    "GROUP BY ORDER HAVING LIMIT OFFSET JOIN LEFT RIGHT INNER OUTER FULL CROSS ON USING UNION ALL "
-    "DISTINCT FINAL PREWHERE WITH ASC DESC ASCENDING DESCENDING NULLS GLOBAL ARRAY EXISTS OVER "
-    "PARTITION TRUE FALSE".split()
+    ["AND", "OR", "NOT", "AS", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INTERVAL", "SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "JOIN", "LEFT", "RIGHT", "INNER", "OUTER", "FULL", "CROSS", "ON", "USING", "UNION", "ALL", "DISTINCT", "FINAL", "PREWHERE", "WITH", "ASC", "DESC", "ASCENDING", "DESCENDING", "NULLS", "GLOBAL", "ARRAY", "EXISTS", "OVER", "PARTITION", "TRUE", "FALSE"]
 )
 _INTERVAL_UNITS = {u: "toInterval" + u.capitalize()
-                   for u in "NANOSECOND MICROSECOND MILLISECOND SECOND MINUTE HOUR DAY WEEK MONTH QUARTER YEAR".split()}
+                   for u in ["NANOSECOND", "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]}
 # Clause words of CREATE (after the column list), each one or two words.
 _CLAUSES = {
     ("ENGINE",): "engine", ("PARTITION", "BY"): "partition_key", ("PRIMARY", "KEY"): "primary_key",
@@ -72,13 +69,11 @@ _CLAUSES = {
     ("POPULATE",): "populate", ("EMPTY",): "empty", ("DEFINER",): "definer", ("SQL", "SECURITY"): "security",
     ("REFRESH",): "refresh", ("APPEND",): "append",
 }
-_COLUMN_WORDS = frozenset("DEFAULT MATERIALIZED ALIAS EPHEMERAL NULL NOT COMMENT CODEC TTL STATISTICS SETTINGS "
-                          "PRIMARY AUTO_INCREMENT".split())
-_AFTER_DEFAULT = frozenset("COMMENT CODEC TTL STATISTICS SETTINGS PRIMARY".split())
+_COLUMN_WORDS = frozenset(["DEFAULT", "MATERIALIZED", "ALIAS", "EPHEMERAL", "NULL", "NOT", "COMMENT", "CODEC", "TTL", "STATISTICS", "SETTINGS", "PRIMARY", "AUTO_INCREMENT"])
+_AFTER_DEFAULT = frozenset(["COMMENT", "CODEC", "TTL", "STATISTICS", "SETTINGS", "PRIMARY"])
 # Functions ClickHouse refuses in a partition key ("Expression must be deterministic").
 NONDETERMINISTIC = frozenset(
-    "now now64 nowinblock nowinblock64 today yesterday current_timestamp localtimestamp utc_timestamp "
-    "uptime rownumberinblock rownumberinallblocks blocknumber hostname fqdn serveruuid".split()
+    ["now", "now64", "nowinblock", "nowinblock64", "today", "yesterday", "current_timestamp", "localtimestamp", "utc_timestamp", "uptime", "rownumberinblock", "rownumberinallblocks", "blocknumber", "hostname", "fqdn", "serveruuid"]
 )
 _NONDETERMINISTIC_PREFIXES = ("rand", "generateuuid", "generatesnowflake", "generateserial")
 
@@ -307,8 +302,7 @@ def _type_text(dtype: Any) -> str:
     return f"{family}({', '.join(_param(p) for p in params)})"
 
 
-_INTEGERS = frozenset("TINYINT SMALLINT MEDIUMINT INT BIGINT UTINYINT USMALLINT UMEDIUMINT UINT UBIGINT INT128 "
-                      "UINT128 INT256 UINT256".split())
+_INTEGERS = frozenset(["TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UMEDIUMINT", "UINT", "UBIGINT", "INT128", "UINT128", "INT256", "UINT256"])
 _DECIMAL_PRECISION_BY_KIND = {"DECIMAL32": 9, "DECIMAL64": 18, "DECIMAL128": 38, "DECIMAL256": 76}
 
 
@@ -324,8 +318,8 @@ def _param(p: Any) -> str:
     if isinstance(p, exp.Var):
         raise _Unreadable(p.name)
     if isinstance(p, exp.Identifier):
-        return p.name  # type: ignore[no-any-return]
-    return p.sql("clickhouse")  # type: ignore[no-any-return]
+        return str(p.name)
+    return str(p.sql("clickhouse"))
 
 
 def _enum(dtype: Any) -> str:
@@ -699,13 +693,15 @@ def _table_aspects(d: Definition) -> list[tuple[str, object, str]]:
     ]
 
 
-_COLUMN_ASPECTS = (
-    ("column_type", lambda c: c.type, lambda c: c.type),
-    ("column_default", lambda c: (c.default_kind, c.default), lambda c: c.default_text),
-    ("column_comment", lambda c: c.comment, lambda c: c.comment),
-    ("column_codec", lambda c: c.codec, lambda c: c.codec.text),
-    ("column_ttl", lambda c: c.ttl, lambda c: c.ttl.text),
-)
+def _column_aspects(c: ColumnSpec) -> list[tuple[str, object, str]]:
+    """(aspect, comparison value, shown value) of one column."""
+    return [
+        ("column_type", c.type, c.type),
+        ("column_default", (c.default_kind, c.default), c.default_text),
+        ("column_comment", c.comment, c.comment),
+        ("column_codec", c.codec, c.codec.text),
+        ("column_ttl", c.ttl, c.ttl.text),
+    ]
 
 
 def compare_definitions(want: Definition, got: Definition) -> list[Difference]:
@@ -725,9 +721,9 @@ def compare_definitions(want: Definition, got: Definition) -> list[Difference]:
     for c in want.columns:
         other = got_cols.get(c.name)
         if other is not None:
-            for aspect, value, shown in _COLUMN_ASPECTS:
-                if value(c) != value(other):
-                    out.append(Difference(name, aspect, shown(c), shown(other), c.name))
+            out.extend(Difference(name, aspect, a_shown, b_shown, c.name)
+                       for (aspect, a, a_shown), (_, b, b_shown) in zip(_column_aspects(c), _column_aspects(other))
+                       if a != b)
     shared_want = [c.name for c in want.columns if c.name in got_cols]
     shared_got = [c.name for c in got.columns if c.name in want_cols]
     if shared_want != shared_got:
@@ -863,9 +859,8 @@ def _create(stmt: Statement, d: Definition, state: _State, round_no: int, source
         return
     if d.undecidable and d.kind == "table":
         notes.setdefault((target, stmt.line, d.undecidable), Note(target, source, stmt.line, d.undecidable))
-    if d.kind in ("view", "materialized_view"):
-        if not _view_ok(stmt, d, state, round_no, source, findings, notes):
-            return
+    if d.kind in ("view", "materialized_view") and not _view_ok(stmt, d, state, round_no, source, findings, notes):
+        return
     state.objects[target] = d
 
 
@@ -926,6 +921,7 @@ def view_problems(query: str, objects: dict[str, Definition], database: str
     unqualified references are resolved through CTEs, subqueries, joins and UNIONs."""
     import sqlglot
     from sqlglot import exp
+    from sqlglot.errors import SqlglotError
     from sqlglot.optimizer.scope import Scope, traverse_scope
 
     tree = sqlglot.parse_one(query, read="clickhouse")
@@ -957,8 +953,8 @@ def view_problems(query: str, objects: dict[str, Definition], database: str
         if d.kind == "table" or d.columns:
             return {c.name for c in d.columns}
         try:  # a view over a view: its columns are its query's output names
-            names = _output_names(d, objects)
-        except Exception:
+            names = _output_names(d)
+        except SqlglotError:
             names = None
         if names is None:
             undecided.append(f"reads {fqn}, whose columns only the engine knows")
@@ -1028,7 +1024,7 @@ def view_lineage(query: str, objects: dict[str, Definition], database: str
     for scope in traverse_scope(sqlglot.parse_one(query, read="clickhouse")):
         node = scope.expression
         if isinstance(node, exp.SetOperation):
-            branches = [done.get(id(b.expression), {}) for b in scope.union_scopes]
+            branches = [done.get(id(b.expression), {}) for b in scope.set_operation_scopes]
             names = list(branches[0]) if branches else []
             out: Lineage = {}
             for i, name in enumerate(names):
@@ -1084,7 +1080,7 @@ def _name_of(src: Any, database: str, alias: str) -> str:
     return f"subquery {alias}"
 
 
-def _output_names(d: Definition, objects: dict[str, Definition]) -> set[str] | None:
+def _output_names(d: Definition) -> set[str] | None:
     import sqlglot
     from sqlglot import exp
 

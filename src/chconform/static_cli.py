@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from .cli import EXIT_BAD, EXIT_FOUND, EXIT_OK, command, emit
 
-__all__ = ["cmd_validate", "render_text", "render_json", "to_json", "prove", "PASSED"]
+__all__ = ["PASSED", "cmd_validate", "prove", "render_json", "render_text", "to_json"]
 
 PASSED = "Schema validation passed."
 
@@ -187,13 +187,14 @@ def pick_mutation(config: Any) -> tuple[str, str, str, int, int, int, str, str] 
     for spec in specs:
         source = read_source(spec.file, spec.path)
         for stmt in source.statements:
-            if stmt.kind != "create_table" or stmt.target not in config.key_tables:
+            table = stmt.target
+            if stmt.kind != "create_table" or table is None or table not in config.key_tables:
                 continue
             for column, start, end in column_types(stmt):
                 old = stmt.text[start:end]
                 new = next(t for t in ("Int64", "String") if canonical_type(t) != canonical_type(old))
                 line = stmt.line + stmt.text.count("\n", 0, start)
-                return spec.path, stmt.target, column, line, stmt.start + start, stmt.start + end, old, new
+                return spec.path, table, column, line, stmt.start + start, stmt.start + end, old, new
     return None
 
 

@@ -23,7 +23,7 @@ from .config import Config, SourceSpec
 from .errors import SourceError
 from .sources import Source, Statement
 
-__all__ = ["Edit", "FilePlan", "canonical_texts", "plan_source", "plan", "unified_diff", "write_atomic", "encode"]
+__all__ = ["Edit", "FilePlan", "canonical_texts", "encode", "plan", "plan_source", "unified_diff", "write_atomic"]
 
 
 @dataclass(frozen=True)

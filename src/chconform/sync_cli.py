@@ -35,8 +35,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plans = plan(config)
     changed = [p for p in plans if p.changed]
     for p in plans:
-        for note in p.notes:
-            out.write(f"note: {note}\n")
+        out.writelines(f"note: {note}\n" for note in p.notes)
     if not args.write:
         for p in changed:
             out.write(unified_diff(p))
