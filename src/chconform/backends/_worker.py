@@ -145,14 +145,15 @@ def main() -> int:
     with open(os.path.join(workdir, "etc", "worker.json"), encoding="utf-8") as fh:
         plan = json.load(fh)
     _limit_process(int(plan.get("max_file_bytes", 0)))
+    sandbox, detail = "none", "Landlock not requested"
+    if plan.get("landlock"):
+        # before chDB starts a single thread: Landlock binds the calling thread and what it creates
+        sandbox, detail = landlock(plan["read"], plan["write"])
     import chdb  # imports the engine (~0.2 s)
     from chdb import _chdb
 
     if plan.get("crash_exits", True) and hasattr(_chdb, "set_signal_handlers_enabled"):
         _chdb.set_signal_handlers_enabled(0)  # a segfault must end the process, not hang it
-    sandbox, detail = "none", "Landlock not requested"
-    if plan.get("landlock"):
-        sandbox, detail = landlock(plan["read"], plan["write"])
     _write({"ok": "ready", "version": chdb.engine_version, "sandbox": sandbox, "sandbox_detail": detail})
     conn = None
     while (request := _read()) is not None:
