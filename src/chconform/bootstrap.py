@@ -398,7 +398,9 @@ def bootstrap_plan(config: Config, access_source: str = ACCESS_SOURCE) -> tuple[
     plan = [(canon, s) for s in canon.statements]
     notes = [f"warning: {d.where()}: {d.aspect} ({d.actual})" for d in role_findings(canon, "dump")]
     notes.extend(f"warning: {w}" for w in canon.warnings)
-    access_file = config.root / access_source
+    access_file = (config.root / access_source).resolve()
+    if not access_file.is_relative_to(config.root.resolve()):
+        raise ConfigError(f"--access-source {access_source!r} is outside the root {config.root}")
     if not access_file.is_file():
         raise ConfigError(f"{access_file}: not found (the roles and grants source); pass --access-source")
     access = read_source(access_file, access_source)
