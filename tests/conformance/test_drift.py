@@ -88,6 +88,8 @@ def _diff(monkeypatch: pytest.MonkeyPatch, server: StandIn, *args: str) -> tuple
     out, err = io.StringIO(), io.StringIO()
     code = run(["diff", "--config", str(PYPROJECT), "--url", "http://prod.example:8123", "--user", "ro",
                 "--password-env", "CH_DRIFT_PW", *args], out, err)
+    if code == 2 and "no Docker engine reachable" in err.getvalue():  # the canon's backend (CHCONFORM_BACKEND)
+        pytest.skip(err.getvalue().strip())
     assert (seen["user"], seen["password"], seen["address"].shown) == ("ro", "s3cret", "http://prod.example:8123")
     assert "s3cret" not in out.getvalue() + err.getvalue()
     return code, out.getvalue(), err.getvalue()
