@@ -75,8 +75,9 @@ def server_snapshot(instance: Any) -> tuple[Snapshot, list[str]]:
     try:
         return replace(snap, grants=take_access(lambda sql: instance.query(sql))), []
     except EngineError as exc:
-        return snap, [f"users, roles and grants not compared: this user may not read them ({exc.name or exc}); "
-                      "grant SHOW USERS, SHOW ROLES to compare them"]
+        why = (f"users, roles and grants not compared: this user may not read them ({exc.name or exc}); "
+               "grant SHOW USERS, SHOW ROLES to compare them")
+        return snap, [why]
 
 
 def _canonical(config: Any, backend_name: str) -> Snapshot:

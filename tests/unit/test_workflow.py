@@ -58,7 +58,7 @@ def _text() -> str:
 
 def test_the_workflow_runs_on_pull_requests_and_nightly() -> None:
     text = _text()
-    assert re.search(r"^on:\n  pull_request:\n  schedule:\n    - cron: ", text, re.M)
+    assert re.search(r"^on:\n  pull_request:\n  schedule:\n    - cron: ", text, re.MULTILINE)
 
 
 @pytest.mark.parametrize("needle", [
@@ -76,7 +76,7 @@ def test_the_workflow_has_every_job_the_issue_asks_for(needle: str) -> None:
 
 def test_every_job_uploads_its_logs_even_when_it_fails() -> None:
     text = _text()
-    jobs = re.findall(r"^  (\w+):\n    name:", text, re.M)
+    jobs = re.findall(r"^  (\w+):\n    name:", text, re.MULTILINE)
     assert jobs == ["static", "embedded", "docker", "evidence"]
     assert text.count("uses: actions/upload-artifact@v4") == len(jobs)
     assert text.count("        if: always()\n        uses: actions/upload-artifact@v4") == len(jobs)

@@ -18,9 +18,10 @@ import re
 import secrets
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import DEFAULT_IMAGE
 from ..errors import ChconformError, ConfigError, EngineError, EnvironmentUnusable
@@ -303,7 +304,7 @@ class _Shared:
         self.http: HttpInstance | None = None
         self.baseline = Inventory()
 
-    def acquire(self) -> "ReusedInstance":
+    def acquire(self) -> ReusedInstance:
         self.lock.acquire()
         try:
             if self.container is None:
