@@ -388,11 +388,11 @@ def _node(key: str, node: dict[str, Any]) -> Verdict:
                        "Join, Buffer, Merge, View, MaterializedView, Atomic)")
     if node.get("kind") == "BACKUP_NAME":
         return _refuse("BACKUP and RESTORE read and write outside the engine")
+    if node.get("type") == "Function" and name.lower() in DENIED_CALLS:
+        return _refuse(_call_reason(name.lower()))
     if node.get("type") == "Function" and key in ("table_function", "as_table_function"):
         if name.lower() not in HARMLESS_TABLE_FUNCTIONS:
             return _refuse(f"table function {name}() is not on the allow-list ({', '.join(sorted(HARMLESS_TABLE_FUNCTIONS))})")
-    if node.get("type") == "Function" and name.lower() in DENIED_CALLS:
-        return _refuse(_call_reason(name.lower()))
     if node.get("type") == "SetQuery":
         for change in node.get("changes") or []:
             verdict = _setting(str(change.get("name", "")).lower())
