@@ -1060,15 +1060,19 @@ def _view_types(sim: Simulation, canon_objects: dict[str, Definition], path: str
             lineage = view_lineage(canon(list(d.query_tokens)).text, sim.objects, name.split(".", 1)[0])
         except SqlglotError:
             continue
+        computed: dict[tuple[str, str], list[str]] = {}
         for output, (bare, refs) in lineage.items():
             hits = sorted(refs & changed.keys())
             if hits and bare and len(refs) == 1:
                 src = changed[hits[0]]
                 diffs.append(Difference(name, "view_columns", src.canonical, src.actual, output, path, d.line, CHECK))
             elif hits:
-                why = (f"its column {output} is computed from {hits[0][0]}.{hits[0][1]}, whose type differs; "
-                       "only the engine infers the result's type")
-                notes.append(Note(name, path, d.line, why))
+                computed.setdefault(hits[0], []).append(output)
+        for (table, column), outputs in sorted(computed.items()):
+            why = (f"its column{'s' if len(outputs) > 1 else ''} {', '.join(outputs)} "
+                   f"{'are' if len(outputs) > 1 else 'is'} computed from {table}.{column}, whose type differs; "
+                   "only the engine infers the result's type")
+            notes.append(Note(name, path, d.line, why))
     return diffs, notes
 
 
