@@ -23,6 +23,9 @@ __all__ = [
     "RunResult",
     "apply_statements",
     "check_source",
+    "apply_source",
+    "finish_source",
+    "AppliedSource",
     "run_check",
     "load_source",
 ]
@@ -124,6 +127,16 @@ def _prelude(config: Config) -> tuple[Statement, ...]:
     return tuple(s for text in config.prelude for s in split_statements(text))
 
 
+@dataclass(frozen=True)
+class AppliedSource:
+    """A source applied twice on its own instance, not yet compared with the canon (which may still be building)."""
+
+    spec: SourceSpec
+    source: Source | None  # None: unreadable
+    result: SourceResult  # everything but the canonical differences
+    snapshot: Snapshot | None  # round 1
+
+
 def check_source(
     backend: Backend,
     config: Config,
@@ -131,12 +144,29 @@ def check_source(
     canonical: Snapshot | None,
 ) -> tuple[SourceResult, Snapshot | None]:
     """Apply one source twice on a fresh instance; return its result and round-1 snapshot."""
+    return finish_source(config, apply_source(backend, config, spec), canonical)
+
+
+def finish_source(config: Config, applied: AppliedSource, canonical: Snapshot | None) -> tuple[SourceResult, Snapshot | None]:
+    """Compare an applied source with the canon (pure): its final result and round-1 snapshot."""
+    started = time.monotonic()
+    result, snap1, source = applied.result, applied.snapshot, applied.source
+    if snap1 is None or source is None or canonical is None or applied.spec.path == config.canonical:
+        return result, snap1
+    found = _attribute(compare(canonical, snap1), source, "canonical")
+    took = round(result.duration_s + time.monotonic() - started, 3)
+    return replace(result, differences=result.differences + tuple(found), duration_s=took), snap1
+
+
+def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedSource:
+    """Apply one source twice on a fresh instance: errors, idempotency, duplicates, role rules, must_define."""
     started = time.monotonic()
     try:
         source = load_source(spec)
     except SourceError as exc:
         err = StatementError(0, 0, None, "UNREADABLE", str(exc), "", spec.path)
-        return SourceResult(spec.path, spec.role, errors=(err,), duration_s=time.monotonic() - started), None
+        unreadable = SourceResult(spec.path, spec.role, errors=(err,), duration_s=time.monotonic() - started)
+        return AppliedSource(spec, None, unreadable, None)
     access = backend.supports_access_control
     errors: list[StatementError] = []
     skipped: list[Skipped] = []
@@ -172,8 +202,6 @@ def check_source(
     missing: tuple[str, ...] = ()
     if snap1 is not None:
         missing = tuple(t for t in spec.must_define if snap1.table(t) is None)
-        if canonical is not None and spec.path != config.canonical:
-            diffs.extend(_attribute(compare(canonical, snap1), source, "canonical"))
     result = SourceResult(
         path=spec.path,
         role=spec.role,
@@ -185,7 +213,7 @@ def check_source(
         defined=defined,
         duration_s=round(time.monotonic() - started, 3),
     )
-    return result, snap1
+    return AppliedSource(spec, source, result, snap1)
 
 
 def _attribute(diffs: list[Difference], source: Source, check: str) -> list[Difference]:
@@ -242,12 +270,19 @@ def _duplicates(instance: Instance, source: Source, config: Config) -> list[Diff
 
 
 def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] | None = None) -> RunResult:
-    """Check the canonical source first (its round-1 snapshot is the canon), then the rest in parallel."""
+    """Apply every source in parallel, the canonical one first; then compare each with the canon's round-1 snapshot.
+
+    No source waits for the canon to be built: only the comparison needs it, and that is pure and quick.
+    """
     canon_spec = config.canonical_source
-    canon_result, canon_snap = check_source(backend, config, canon_spec, None)
     others = [s for s in config.sources if s.path != config.canonical and (only is None or s.path in only)]
+    reserve = getattr(backend, "reserve", None)
+    if callable(reserve):
+        reserve(max(1, jobs))  # start the engines for every job now, not one by one on first use
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(lambda s: check_source(backend, config, s, canon_snap)[0], others))
+        applied = list(pool.map(lambda s: apply_source(backend, config, s), [canon_spec, *others]))
+    canon_result, canon_snap = finish_source(config, applied[0], None)
+    results = [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
     ordered = [canon_result] + results if only is None or config.canonical in only else results
     return RunResult(
         backend=backend.name,

@@ -15,8 +15,10 @@ Landlock paths). Before it reads a single request the worker
 The first reply says which sandbox is in force: {"ok": "ready", "version": ...,
 "sandbox": "landlock" | "none", "sandbox_detail": why}.
 
-Requests: {"op": "open"} opens the session; {"op": "parse", "sql": str} returns
-ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
+Requests: {"op": "open"} opens the session ({"op": "open", "session": name}: a
+session in its own directory beneath the data directory); {"op": "close"} ends
+it and removes that directory, so the worker can host a fresh one next;
+{"op": "parse", "sql": str} returns ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
 parameter); {"sql": str, "fmt": str} runs a statement.
 Replies: {"ok": str} or {"error": str}.
 """
@@ -27,6 +29,7 @@ import ctypes
 import json
 import os
 import resource
+import shutil
 import struct
 import sys
 from typing import Any
@@ -156,12 +159,26 @@ def main() -> int:
         _chdb.set_signal_handlers_enabled(0)  # a segfault must end the process, not hang it
     _write({"ok": "ready", "version": chdb.engine_version, "sandbox": sandbox, "sandbox_detail": detail})
     conn = None
+    session = ""  # the data directory of a named session (a worker reused for sessions one after another)
     while (request := _read()) is not None:
         try:
             if request.get("op") == "open":
-                conn = _chdb.connect(plan["connect"])
+                if request.get("session"):
+                    session = os.path.join(plan["session_root"], os.path.basename(str(request["session"])))
+                    conn = _chdb.connect(plan["session_connect"].replace("{path}", session))
+                else:
+                    conn = _chdb.connect(plan["connect"])
                 for sql in plan.get("on_open", []):
                     conn.query(sql, "TabSeparated")
+                _write({"ok": ""})
+                continue
+            if request.get("op") == "close":  # end the session and remove its directory; the next one is fresh
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if session:
+                    shutil.rmtree(session, ignore_errors=True)
+                    session = ""
                 _write({"ok": ""})
                 continue
             assert conn is not None, "open first"

@@ -14,12 +14,17 @@ stops hostile SQL on its own (docs/RELIABILITY.md):
               are locked with <const/>, so SET / SETTINGS cannot lift them;
   process     own session, scrubbed environment, own empty directories,
               wall-clock timeout and killpg(SIGKILL); crash handlers off so a
-              segfault is an exit; one instance per worker (no leaks carried over);
+              segfault is an exit; a worker hosts sessions one after another,
+              each in a fresh directory, and is replaced after
+              `sessions_per_worker` of them (before chDB's per-session leaks
+              matter) or after any timeout or crash; a reused worker's new
+              session is probed to be as fresh as its first before use;
   landlock    where the kernel offers it: read only system, interpreter and
               package paths, write only the worker's directories, no exec, no TCP.
 
-The next worker is started while the current instance works, so a source
-rarely waits for chDB to import.
+Workers are started, and their next sessions opened, in the background while
+the current instances work, so a source rarely waits for chDB to import or for
+a session to open (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ import sysconfig
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 from ..errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
@@ -53,6 +59,15 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _STARTUP_TIMEOUT = 120.0
 _LIVE: set["Worker"] = set()
 _INTERRUPTED = threading.Event()
+SESSIONS_PER_WORKER = 20  # sessions per worker: each leaks ~5 threads and ~5 file descriptors in chDB
+# What a fresh session holds: a reused worker's session must show the same. (SQL functions live in the
+# data directory and start empty with it: tests/conformance/test_worker_reuse.py; counting them costs 14 ms.)
+_FRESH_PROBE = ("SELECT (SELECT groupArray(name) FROM (SELECT name FROM system.databases ORDER BY name)), "
+                "(SELECT count() FROM system.tables WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', "
+                "'information_schema')), (SELECT count() FROM system.named_collections)")
+# Gate verdicts by statement text: parsing is deterministic, so a text is parsed once per process.
+_VERDICTS: dict[str, Any] = {}
+_VERDICTS_MAX = 200_000
 
 GRANTS = ("SHOW, SELECT, INSERT, ALTER TABLE, ALTER VIEW, CREATE DATABASE, CREATE TABLE, CREATE VIEW, "
           "CREATE DICTIONARY, CREATE FUNCTION, DROP, TRUNCATE, OPTIMIZE, dictGet")
@@ -183,8 +198,11 @@ class Worker:
         files = engine_files(self.workdir, self.hardening, timeout_s)
         for name, text in files.items():
             Path(self.workdir, "etc", name).write_text(text, encoding="utf-8")
+        config_file = os.path.join(self.workdir, "etc", "config.xml")
         plan = {
-            "connect": f"file:{db}?config-file={os.path.join(self.workdir, 'etc', 'config.xml')}",
+            "connect": f"file:{db}?config-file={config_file}",
+            "session_root": db,
+            "session_connect": f"file:{{path}}?config-file={config_file}",
             # a fresh engine's default database is an overlay that reads host files as tables
             "on_open": [] if data_dir else ["DROP DATABASE IF EXISTS default", "CREATE DATABASE default ENGINE = Atomic"],
             "landlock": self.hardening.landlock,
@@ -216,6 +234,8 @@ class Worker:
         self.version = ""
         self.sandbox = "none"
         self.sandbox_detail = ""
+        self.sessions = 0  # sessions opened by name (open_session)
+        self.fresh = ""  # what _FRESH_PROBE saw in the first session
         self._ready = False
 
     def wait_ready(self) -> None:
@@ -226,6 +246,20 @@ class Worker:
             self.sandbox_detail = str(reply.get("sandbox_detail", ""))
             self._ready = True
 
+    def open_session(self, timeout: float = _STARTUP_TIMEOUT) -> None:
+        """A session in a new directory beneath the data directory; the first one's state is the fresh baseline."""
+        self.sessions += 1
+        self._call({"op": "open", "session": f"s{self.sessions}"}, timeout, "opening a session")
+        seen = self._call({"sql": _FRESH_PROBE, "fmt": "TabSeparated"}, timeout, "probing a fresh session")
+        if self.sessions == 1:
+            self.fresh = seen
+        elif seen != self.fresh:
+            raise EngineError(None, "NOT_FRESH", f"a reused session is not fresh: {seen!r} != {self.fresh!r}")
+
+    def end_session(self, timeout: float = 30.0) -> None:
+        """Close the session and remove its directory (the worker stays, ready for the next one)."""
+        self._call({"op": "close"}, timeout, "closing a session")
+
     def call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
         """One request; a statement ("sql") passes the gate first unless the gate layer is off."""
         if "sql" in request and "op" not in request and self.hardening.gate:
@@ -233,7 +267,16 @@ class Worker:
         return self._call(request, timeout, what)
 
     def _gate(self, sql: str, timeout: float | None, what: str) -> None:
+        verdict = _VERDICTS.get(sql)
+        if verdict is None:
+            verdict = self._judge(sql, timeout, what)
+        if verdict.action != "run":
+            raise EngineError(None, "REFUSED", verdict.reason)
+
+    def _judge(self, sql: str, timeout: float | None, what: str) -> Any:
+        """The gate's verdict on one text, remembered when it did not depend on a transient engine error."""
         verdict = gate_sql(sql, access_control=False)
+        settled = True
         if verdict.action == "run":
             try:
                 ast = json.loads(self._call({"op": "parse", "sql": parse_target(sql)}, timeout, what))
@@ -241,10 +284,12 @@ class Worker:
                 if isinstance(exc, (EngineTimeout, EngineCrashed)):
                     raise
                 ast = None  # not serialisable or not parseable: the token gate's verdict stands
+                settled = isinstance(exc, ValueError) or exc.name == "SYNTAX_ERROR"
             if isinstance(ast, dict):
                 verdict = gate_ast(ast)
-        if verdict.action != "run":
-            raise EngineError(None, "REFUSED", verdict.reason)
+        if settled and len(_VERDICTS) < _VERDICTS_MAX:
+            _VERDICTS[sql] = verdict
+        return verdict
 
     def _call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
         self.wait_ready()
@@ -350,9 +395,13 @@ class Worker:
 class EmbeddedInstance:
     """A fresh chDB data directory in its own worker process."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, release: Callable[[Worker], None] | None = None) -> None:
+        """`release`: the session is open already and the worker goes back to its backend on close."""
         self.worker = worker
-        self.worker.call({"op": "open"}, _STARTUP_TIMEOUT, "opening a session")
+        self._release = release
+        self._closed = False
+        if release is None:
+            self.worker.call({"op": "open"}, _STARTUP_TIMEOUT, "opening a session")
 
     def execute(self, sql: str, timeout: float | None = None) -> None:
         self.worker.call({"sql": sql, "fmt": "TabSeparated"}, timeout, "running a statement")
@@ -361,26 +410,46 @@ class EmbeddedInstance:
         return rows_from_json_each_row(self.worker.call({"sql": sql, "fmt": "JSONEachRow"}, timeout, "running a query"))
 
     def close(self) -> None:
-        self.worker.close()
+        if self._closed:
+            return
+        self._closed = True
+        if self._release is not None:
+            self._release(self.worker)
+        else:
+            self.worker.close()
 
 
 class EmbeddedBackend:
-    """Hands out fresh instances, keeping one worker pre-started."""
+    """Hands out fresh instances from a pool of pre-started workers.
+
+    A released worker ends its session and opens the next one in the background;
+    after `sessions_per_worker` sessions, or once a timeout or crash has killed it, it is
+    replaced. `spares` ready workers beyond those in use hide that work from the
+    next source; `reserve(jobs)` starts a run's workers before its first source.
+    With `prestart=False` every instance is a new worker, stopped on close.
+    """
 
     name = "embedded"
     supports_access_control = False
 
     def __init__(self, prestart: bool = True, hardening: Hardening | None = None, timeout_s: float = 60.0,
-                 scratch_root: str | None = None, **_: Any) -> None:
+                 scratch_root: str | None = None, sessions_per_worker: int = SESSIONS_PER_WORKER, spares: int = 1,
+                 **_: Any) -> None:
         self.prestart = prestart
         self.hardening = hardening or Hardening()
         self.timeout_s = float(timeout_s)
         self.scratch_root = scratch_root
-        self._spare: Worker | None = None
+        self.sessions_per_worker = max(1, int(sessions_per_worker))
+        self.spares = max(0, int(spares))
         self._version = ""
         self._sandbox = ""
         self.sandbox_detail = ""
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._ready: list[Worker] = []  # each with a fresh session open
+        self._owned: set[Worker] = set()
+        self._preparing = self._waiting = self._in_use = self._reserved = 0
+        self._closed = False
+        self._pool: ThreadPoolExecutor | None = None
         try:
             import importlib.util
 
@@ -388,35 +457,128 @@ class EmbeddedBackend:
                 raise ImportError
         except ImportError:
             raise EnvironmentUnusable("the embedded backend needs chdb-core: pip install chdb-core") from None
+        if prestart:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chconform-engine")
         _INTERRUPTED.clear()
         self._previous_sigint: Any = None
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             self._previous_sigint = signal.signal(signal.SIGINT, _on_interrupt)
 
     def _new_worker(self) -> Worker:
-        return Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s)
-
-    def _take(self) -> Worker:
-        with self._lock:
-            worker = self._spare or self._new_worker()
-            self._spare = self._new_worker() if self.prestart else None
-        try:
-            worker.wait_ready()
-        except BaseException:
+        worker = Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s)
+        with self._cond:
+            if self._closed:
+                closed = True
+            else:
+                closed = False
+                self._owned.add(worker)
+        if closed:
             worker.kill()
-            raise
+            raise EnvironmentUnusable("the embedded backend is closed")
+        return worker
+
+    def _discard(self, worker: Worker) -> None:
+        worker.kill()
+        with self._cond:
+            self._owned.discard(worker)
+
+    def _top_up(self) -> None:
+        """With the lock held: prepare workers for those waiting, the reserved jobs not yet running, and spares."""
+        if self._pool is None or self._closed:
+            return
+        wanted = self._waiting + self.spares + max(0, self._reserved - self._in_use - self._waiting)
+        while len(self._ready) + self._preparing < wanted:
+            self._preparing += 1
+            self._pool.submit(self._prepare, None)
+
+    def _prepare(self, worker: Worker | None) -> None:
+        """Off the critical path: a new worker, or a used one whose session ends, gets a fresh session."""
+        try:
+            if worker is None:
+                worker = self._new_worker()
+                worker.wait_ready()
+            else:
+                worker.end_session()
+            worker.open_session()
+        except Exception:  # the worker is gone or not fresh; whoever waits starts one itself and sees why
+            if worker is not None:
+                self._discard(worker)
+            with self._cond:
+                self._preparing -= 1
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._preparing -= 1
+            if not self._closed:
+                self._ready.append(worker)
+                self._cond.notify_all()
+                return
+        self._discard(worker)
+
+    def _release(self, worker: Worker) -> None:
+        with self._cond:
+            self._in_use -= 1
+            again = not self._closed and worker.proc.poll() is None and worker.sessions < self.sessions_per_worker
+            if again:
+                self._preparing += 1
+            pool = None if self._closed else self._pool
+            self._top_up()
+        if pool is None:
+            self._discard(worker)
+        elif again:
+            pool.submit(self._prepare, worker)
+        else:
+            pool.submit(self._discard, worker)
+
+    def _take_ready(self) -> Worker | None:
+        """A prepared worker, waiting for one being prepared; None when none is coming."""
+        with self._cond:
+            self._waiting += 1
+            try:
+                self._top_up()
+                while not self._ready and self._preparing and not self._closed:
+                    self._cond.wait()
+                if not self._ready:
+                    return None
+                self._in_use += 1
+                return self._ready.pop(0)
+            finally:
+                self._waiting -= 1
+
+    def _note(self, worker: Worker) -> None:
         self._version = worker.version
         self._sandbox = worker.sandbox
         self.sandbox_detail = worker.sandbox_detail
-        return worker
 
     def instance(self) -> EmbeddedInstance:
-        worker = self._take()
-        try:
-            return EmbeddedInstance(worker)
-        except BaseException:
-            worker.kill()
-            raise
+        if self._pool is None:
+            worker = self._new_worker()
+            try:
+                worker.wait_ready()
+                self._note(worker)
+                return EmbeddedInstance(worker)
+            except BaseException:
+                self._discard(worker)
+                raise
+        worker = self._take_ready()
+        if worker is None:  # starting here lets a failure (chDB missing, interrupted, …) reach the caller
+            worker = self._new_worker()
+            try:
+                worker.wait_ready()
+                worker.open_session()
+            except BaseException:
+                self._discard(worker)
+                raise
+            with self._cond:
+                self._in_use += 1
+        self._note(worker)
+        return EmbeddedInstance(worker, release=self._release)
+
+    def reserve(self, count: int) -> None:
+        """`count` instances will be in use at once (a run's jobs): start their workers now."""
+        with self._cond:
+            self._reserved = max(0, int(count))
+            self._top_up()
 
     def version(self) -> str:
         if not self._version:
@@ -431,10 +593,20 @@ class EmbeddedBackend:
         return self._sandbox
 
     def close(self) -> None:
-        with self._lock:
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.kill()
+        """Stop every worker, ready, being prepared or still in use."""
+        with self._cond:
+            self._closed = True
+            workers = list(self._owned)
+            self._ready.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            self._discard(worker)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        with self._cond:
+            workers = list(self._owned)
+        for worker in workers:
+            self._discard(worker)
         if self._previous_sigint is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._previous_sigint)
             self._previous_sigint = None

@@ -1,0 +1,79 @@
+"""Run a command and measure its wall time and the peak RSS of its whole process tree.
+
+The tree (the command, its engine workers, pytest-xdist workers and theirs) is
+sampled from /proc every few milliseconds; the peak is the largest sum of the
+resident sets seen at one moment (shared pages count in every process that maps
+them, so this errs high).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Measured", "measure", "tree_rss"]
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    peak_rss: int  # bytes, sum over the process tree at its largest sample
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            out.extend(int(c) for c in text.split())
+    except OSError:
+        pass
+    return out
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of `pid` and every descendant, now."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+        todo.extend(_children(p))
+    return total
+
+
+def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+            interval: float = 0.01) -> Measured:
+    """Wall time from spawn to exit, and the process tree's peak RSS."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss(proc.pid))
+            done.wait(interval)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.monotonic() - started
+    done.set()
+    sampler.join()
+    return Measured(wall, peak, proc.returncode, out, err)

@@ -1,0 +1,177 @@
+"""A reused or pre-started worker snapshots exactly as a fresh one does.
+
+The embedded backend keeps workers pre-started and hosts up to
+`sessions_per_worker` sessions in one worker, one after another (a new worker
+costs a chDB import). These tests pin that nothing a source leaves behind
+reaches the next session, and that a worker that timed out is never reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chconform.backends.embedded import EmbeddedBackend, Worker
+from chconform.config import Config, load_config
+from chconform.errors import EngineError, EngineTimeout
+from chconform.run import SourceResult, check_source
+
+pytestmark = pytest.mark.engine
+
+ROOT = Path(__file__).resolve().parents[2]
+# What a source might leave behind in its session: objects, settings, a function, a dictionary.
+LITTER = [
+    "CREATE DATABASE IF NOT EXISTS litter",
+    "CREATE TABLE litter.t (a Int32, s String) ENGINE = MergeTree ORDER BY a",
+    "INSERT INTO litter.t VALUES (1, 'x')",
+    "CREATE VIEW litter.v AS SELECT a FROM litter.t",
+    "CREATE TABLE default.left_behind (a Int32) ENGINE = Log",
+    "CREATE FUNCTION litter_fn AS (x) -> x + 1",
+    "CREATE DICTIONARY litter.d (a Int32, s String) PRIMARY KEY a SOURCE(CLICKHOUSE(TABLE 't' DB 'litter')) "
+    "LAYOUT(FLAT()) LIFETIME(0)",
+    "SET max_threads = 1",
+]
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(ROOT / "pyproject.toml")
+
+
+def _fresh(config: Config, path: str) -> tuple[SourceResult, object]:
+    """The reference: a backend that starts a new worker for every instance."""
+    backend = EmbeddedBackend(prestart=False, timeout_s=config.timeout_s)
+    try:
+        return check_source(backend, config, config.source(path), None)
+    finally:
+        backend.close()
+
+
+def _same(a: SourceResult, b: SourceResult) -> bool:
+    return replace(a, duration_s=0.0) == replace(b, duration_s=0.0)
+
+
+@pytest.fixture
+def reusing(config: Config) -> Iterator[EmbeddedBackend]:
+    """One worker, no spare: every instance after the first is a reused worker."""
+    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=0, sessions_per_worker=50)
+    yield backend
+    backend.close()
+
+
+def _litter(backend: EmbeddedBackend) -> int:
+    """Leave everything LITTER makes in one session; return the worker's pid."""
+    instance = backend.instance()
+    try:
+        for sql in LITTER:
+            instance.execute(sql, timeout=30)
+        assert instance.query("SELECT (SELECT count() FROM litter.t) AS rows, litter_fn(1) AS f, "
+                              "getSetting('max_threads') AS m, (SELECT count() FROM system.dictionaries) AS d") == [
+            {"rows": 1, "f": 2, "m": 1, "d": 1}]
+        pid = instance.worker.proc.pid
+    finally:
+        instance.close()
+    return pid
+
+
+def test_reused_worker_snapshots_as_a_fresh_one(config: Config, reusing: EmbeddedBackend) -> None:
+    path = config.canonical
+    expected, expected_snapshot = _fresh(config, path)
+    pid = _litter(reusing)
+    result, snapshot = check_source(reusing, config, config.source(path), None)
+    instance = reusing.instance()
+    try:
+        assert instance.worker.proc.pid == pid, "the test must run on a reused worker"
+        assert instance.worker.sessions >= 3
+    finally:
+        instance.close()
+    assert _same(result, expected)
+    assert snapshot == expected_snapshot
+
+
+def test_nothing_carries_over_to_the_next_session(reusing: EmbeddedBackend) -> None:
+    pid = _litter(reusing)
+    instance = reusing.instance()
+    try:
+        assert instance.worker.proc.pid == pid
+        databases = {r["name"] for r in instance.query("SELECT name FROM system.databases")}
+        assert "litter" not in databases
+        assert instance.query("SELECT name FROM system.tables WHERE database = 'default'") == []
+        assert instance.query("SELECT name FROM system.functions WHERE name = 'litter_fn'") == []
+        assert instance.query("SELECT name FROM system.dictionaries") == []
+        assert instance.query("SELECT getSetting('max_threads') = 1 AS one") == [{"one": 0}]
+        instance.execute("CREATE FUNCTION litter_fn AS (x) -> x + 1", timeout=30)  # no 'already exists'
+    finally:
+        instance.close()
+
+
+def test_pre_started_worker_snapshots_as_a_fresh_one(config: Config) -> None:
+    path = "migrations/2025-qtickets-api.sql"
+    expected, expected_snapshot = _fresh(config, path)
+    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=2)
+    try:
+        backend.reserve(2)
+        result, snapshot = check_source(backend, config, config.source(path), None)
+    finally:
+        backend.close()
+    assert _same(result, expected)
+    assert snapshot == expected_snapshot
+
+
+def test_a_worker_that_timed_out_is_replaced(reusing: EmbeddedBackend) -> None:
+    instance = reusing.instance()
+    pid = instance.worker.proc.pid
+    try:
+        with pytest.raises(EngineTimeout):
+            instance.execute("SELECT sleep(2)", timeout=0.3)
+    finally:
+        instance.close()
+    instance = reusing.instance()
+    try:
+        assert instance.worker.proc.pid != pid
+        assert instance.query("SELECT 1 AS x") == [{"x": 1}]
+    finally:
+        instance.close()
+
+
+def test_a_worker_is_retired_after_its_sessions(config: Config) -> None:
+    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=0, sessions_per_worker=2)
+    try:
+        pids = []
+        for _ in range(3):
+            instance = backend.instance()
+            pids.append(instance.worker.proc.pid)
+            instance.close()
+    finally:
+        backend.close()
+    assert pids[0] == pids[1] != pids[2]
+
+
+def test_a_session_that_is_not_fresh_is_refused() -> None:
+    """The probe compares every later session with the worker's first; a difference stops the worker's reuse."""
+    worker = Worker()
+    try:
+        worker.wait_ready()
+        worker.open_session()
+        worker.end_session()
+        worker.fresh = worker.fresh.replace("default", "leftover")  # as if a database had survived
+        with pytest.raises(EngineError, match="NOT_FRESH|not fresh"):
+            worker.open_session()
+    finally:
+        worker.kill()
+
+
+def test_backend_replaces_a_worker_whose_session_is_not_fresh(reusing: EmbeddedBackend) -> None:
+    first = reusing.instance()
+    pid = first.worker.proc.pid
+    first.worker.fresh = "something else"  # its next session will not match
+    first.close()
+    second = reusing.instance()
+    try:
+        assert second.worker.proc.pid != pid
+        assert second.query("SELECT count() AS n FROM system.tables WHERE database = 'default'") == [{"n": 0}]
+    finally:
+        second.close()
