@@ -81,7 +81,7 @@ def test_the_container_is_testcontainers_clickhouse_configured_from_the_plan(pla
     container._configure()  # the hook start() runs first: it sets the entrypoint's user variables
     assert container.env["CLICKHOUSE_USER"] == HARNESS_USER
     assert container.env["CLICKHOUSE_PASSWORD"] == plan.password
-    assert container.env["CLICKHOUSE_DB"] == "default"  # no extra database in every snapshot
+    assert container.env["CLICKHOUSE_DB"] == ""  # no init server, no extra database in every snapshot
     assert container.env["CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"] == "1"
     assert container.env["ETL_WRITER_PASSWORD"] == "secret-0"
     (ulimit,) = container._kwargs["ulimits"]

@@ -121,9 +121,11 @@ def build_container(plan: ContainerPlan, docker_client_kw: dict[str, Any] | None
         port=HTTP_PORT,  # only the HTTP interface is exposed: clickhouse-connect speaks HTTP
         username=plan.username,
         password=plan.password,
-        dbname="default",  # the entrypoint would otherwise create an extra database
         docker_client_kw=docker_client_kw,
     )
+    # An empty CLICKHOUSE_DB: with a name, the entrypoint starts a temporary server to create that database
+    # (an extra database in every snapshot, and a restart right after /ping first answers).
+    container.dbname = ""
     for key, value in plan.env:
         container.with_env(key, value)
     for host, inside, mode in plan.mounts:
