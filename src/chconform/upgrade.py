@@ -100,7 +100,10 @@ def read_at_revision(config: Config, rev: str) -> Source:
         raise ConfigError(f"--from-rev {rev!r} is not a revision")
     file = config.canonical_source.file.resolve()
     top = Path(_git(["rev-parse", "--show-toplevel"], file.parent).decode().strip()).resolve()
-    rel = file.relative_to(top).as_posix()
+    try:
+        rel = file.relative_to(top).as_posix()
+    except ValueError:
+        raise ConfigError(f"--from-rev: {file} is not inside the git repository {top}") from None
     data = _git(["show", f"{rev}:{rel}"], top)
     shown = f"{config.canonical}@{rev}"
     text, encoding, warnings = decode(data, shown)
