@@ -205,7 +205,10 @@ def _stop(container: Any) -> None:
 
 def start_container(plan: ContainerPlan, timeout_s: float) -> tuple[Any, HttpInstance]:
     """Start a container and connect to it, or raise EnvironmentUnusable with its last log lines."""
-    container = build_container(plan)
+    try:
+        container = build_container(plan)
+    except Exception as exc:  # the engine went away after the probe
+        raise EnvironmentUnusable(f"no Docker engine reachable at {docker_host()}: {_reason(exc)}") from None
     try:
         container.start()
         address = ServerAddress("http", container.get_container_host_ip(), int(container.get_exposed_port(HTTP_PORT)))
