@@ -179,3 +179,45 @@ def test_access_differences_are_reported_like_any_other_aspect() -> None:
 def test_access_is_not_compared_when_a_side_did_not_capture_it() -> None:
     canon = Snapshot(grants=build_access(USERS, ROLES, GRANTS, ROLE_GRANTS))
     assert compare_access(canon, Snapshot()) == [] and compare_access(Snapshot(), canon) == []
+
+
+# --- the read-only connection ------------------------------------------------------------------------------------
+
+class RecordingClient:
+    """Stands in for clickhouse-connect's client to record what reaches the wire (no engine involved)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def raw_query(self, sql: str, fmt: str) -> bytes:
+        self.sent.append(sql)
+        return b'{"name": "x"}\n'
+
+    def command(self, sql: str) -> None:
+        self.sent.append(sql)
+
+
+@pytest.mark.parametrize("name", ["databases", "tables", "columns", "indices", "access_users", "access_roles",
+                                  "access_grants", "access_role_grants", "row_counts"])
+def test_a_read_only_server_lets_every_catalog_query_through(name: str) -> None:
+    from chconform.backends.server import HttpInstance
+    from chconform.snapshot import snapshot_query
+
+    client = RecordingClient()
+    assert HttpInstance(client, "http://ch:8123").query(snapshot_query(name)) == [{"name": "x"}]
+    assert client.sent == [snapshot_query(name)]
+
+
+@pytest.mark.parametrize("sql", ["INSERT INTO t VALUES (1)", "-- comment\nDROP TABLE zakaz.dim_events",
+                                 "/* x */ ALTER TABLE t DELETE WHERE 1"])
+def test_a_read_only_server_refuses_anything_else(sql: str) -> None:
+    from chconform.backends.server import HttpInstance
+    from chconform.errors import ChconformError
+
+    client = RecordingClient()
+    server = HttpInstance(client, "http://ch:8123")
+    with pytest.raises(ChconformError, match="opened read-only"):
+        server.query(sql)
+    with pytest.raises(ChconformError, match="never changes a live server"):
+        server.execute(sql)
+    assert client.sent == []

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from ..errors import ChconformError, ConfigError, EngineError, EngineTimeout, EnvironmentUnusable
 from .base import rows_from_json_each_row
 
-__all__ = ["ServerAddress", "parse_url", "engine_error", "HttpInstance", "connect", "ServerBackend"]
+__all__ = ["ServerAddress", "parse_url", "engine_error", "first_word", "HttpInstance", "connect", "ServerBackend"]
 
 # clickhouse-connect logs transport failures itself; the CLI reports them once, in one line.
 logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
@@ -81,6 +81,15 @@ def engine_error(exc: Exception) -> EngineError:
     return EngineError(code if code is not None else parsed.code, name or parsed.name, parsed.message)
 
 
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+
+
+def first_word(sql: str) -> str:
+    """The statement's first keyword, after any leading comments (pure)."""
+    rest = _LEADING_COMMENTS.sub("", sql, count=1)
+    return rest.split(None, 1)[0].upper() if rest.strip() else ""
+
+
 class HttpInstance:
     """One ClickHouse reached over HTTP; statements run one at a time."""
 
@@ -98,7 +107,7 @@ class HttpInstance:
             raise engine_error(exc) from None
 
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
-        if self.read_only and sql.lstrip().split(None, 1)[0].upper() not in _READS:
+        if self.read_only and first_word(sql) not in _READS:
             raise ChconformError(f"{self.shown} is opened read-only; refusing to run: {sql.strip().splitlines()[0]}")
         try:
             data = self.client.raw_query(sql, fmt="JSONEachRow")
