@@ -137,3 +137,53 @@ def test_database_option_widens_the_comparison(monkeypatch: pytest.MonkeyPatch, 
     assert code == 1
     (server,) = json.loads(out)["sources"]
     assert {(d["object"], d["aspect"]) for d in server["differences"]} == {("scratch.t", "extra_table")}
+
+
+CLIENT_SCRIPT = r"""
+import dataclasses, json, sys, tempfile
+import clickhouse_connect
+from chconform.backends.server import HttpInstance
+from chconform.config import load_config
+from chconform.errors import EngineError
+from chconform.run import load_source
+from chconform.snapshot import take_snapshot
+
+config = load_config(sys.argv[1])
+with tempfile.TemporaryDirectory() as scratch:
+    client = clickhouse_connect.get_client(interface="chdb", path=scratch)
+    writer = HttpInstance(client, "chdb", read_only=False)
+    for text in config.prelude:
+        writer.execute(text)
+    for statement in load_source(config.canonical_source).statements:
+        writer.execute(statement.text)
+    snap = take_snapshot(HttpInstance(client, "chdb").query)  # read-only, as `diff` reads a server
+    try:
+        writer.execute("SELECT * FROM zakaz.no_such_table")
+        error = None
+    except EngineError as exc:
+        error = [exc.code, exc.name]
+    client.close()
+print(json.dumps({"tables": [dataclasses.asdict(t) for t in snap.tables], "error": error}))
+"""
+
+
+def test_the_server_instance_reads_the_same_snapshot_through_clickhouse_connect(same_server: StandIn) -> None:
+    """HttpInstance over a real clickhouse-connect client (its chDB interface, in a child process): same snapshot.
+
+    Everything of the server path except the HTTP transport itself: statements, JSONEachRow rows, the
+    read-only gate letting the catalog queries through, and ClickHouse's error code and name.
+    """
+    import dataclasses
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, str(PYPROJECT)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    from chconform.snapshot import take_snapshot
+
+    want = take_snapshot(same_server.query)
+    assert got["tables"] == json.loads(json.dumps([dataclasses.asdict(t) for t in want.tables]))
+    assert len(got["tables"]) >= 7
+    assert got["error"] == [60, "UNKNOWN_TABLE"]
