@@ -163,9 +163,9 @@ def test_reset_drops_only_what_was_created_after_start() -> None:
         functions=("f",),
     )
     assert reset_statements(BASE, now) == [
-        "DROP TABLE IF EXISTS `default`.`mv` SYNC",  # views before the tables they read
-        "DROP TABLE IF EXISTS `default`.`t` SYNC",
+        "DROP TABLE IF EXISTS `default`.`mv` SYNC",  # views and dictionaries before the tables they read
         "DROP DICTIONARY IF EXISTS `default`.`d` SYNC",
+        "DROP TABLE IF EXISTS `default`.`t` SYNC",
         "DROP DATABASE IF EXISTS `zakaz` SYNC",
         "DROP ROW POLICY IF EXISTS `p` ON `zakaz`.`t`",
         "DROP QUOTA IF EXISTS `q`",
