@@ -69,13 +69,13 @@ def test_users_roles_and_grants_run_for_real(backend: DockerBackend, config: Con
 
 
 def test_the_repository_conforms_on_a_real_server(config: Config) -> None:
-    _backend(config).close()  # skips here without an engine
+    image = _backend(config, reuse=False).image  # skips here without an engine; CHCONFORM_IMAGE may override config
     out, err = io.StringIO(), io.StringIO()
     code = run(["check", "--backend", "docker", "--config", str(PYPROJECT), "--format", "json", "--jobs", "2"], out, err)
     report = json.loads(out.getvalue())
     assert code == 0, out.getvalue() + err.getvalue()
     assert report["backend"] == "docker"
-    tag = config.image.rsplit(":", 1)[-1]
+    tag = image.rsplit(":", 1)[-1]
     if tag[:1].isdigit():
         assert report["clickhouse_version"].startswith(tag + ".")
     assert all(s["skipped"] == [] for s in report["sources"])
