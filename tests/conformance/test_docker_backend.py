@@ -116,7 +116,7 @@ def test_drift_over_http_with_a_readonly_user(backend: DockerBackend, config: Co
     instance = backend.instance()
     try:
         _apply(instance, config,
-               "CREATE USER drift_ro IDENTIFIED WITH plaintext_password BY 'drift-ro-pw' SETTINGS readonly = 1",
+               "CREATE USER drift_ro IDENTIFIED WITH sha256_password BY 'drift-ro-pw' SETTINGS readonly = 1",
                "GRANT SELECT ON zakaz.* TO drift_ro", "GRANT SELECT ON meta.* TO drift_ro",
                "GRANT SELECT ON bi.* TO drift_ro",
                source=config.canonical)
