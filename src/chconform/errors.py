@@ -14,6 +14,7 @@ __all__ = [
     "EngineTimeout",
     "EngineCrashed",
     "parse_engine_message",
+    "engine_position",
 ]
 
 
@@ -38,8 +39,8 @@ _NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*(?:\(version [^)]*\))?\s*$")
 
 
 def parse_engine_message(text: str) -> tuple[int | None, str | None, str]:
-    """Split ClickHouse's error text into (code, name, message)."""
-    text = text.strip()
+    """Split ClickHouse's error text into (code, name, message); the message is one line, without a stack trace."""
+    text = text.split("Stack trace (when copying this message", 1)[0].strip()
     code = _CODE.search(text)
     name = _NAME.search(text)
     msg = text
@@ -47,7 +48,16 @@ def parse_engine_message(text: str) -> tuple[int | None, str | None, str]:
         msg = msg.split("DB::Exception:", 1)[1].strip()
     if name:
         msg = msg[: msg.rfind("(" + name.group(1) + ")")].strip() or msg
-    return (int(code.group(1)) if code else None, name.group(1) if name else None, msg)
+    return (int(code.group(1)) if code else None, name.group(1) if name else None, " ".join(msg.split()))
+
+
+_POSITION = re.compile(r"failed at position (\d+)")
+
+
+def engine_position(text: str) -> int | None:
+    """The 1-based byte offset in the statement where ClickHouse's parser stopped, if its message says."""
+    found = _POSITION.search(text)
+    return int(found.group(1)) if found else None
 
 
 @dataclass

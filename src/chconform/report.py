@@ -36,7 +36,11 @@ def render_source(result: SourceResult) -> list[str]:
     """The findings of one source, as the CLI and the pytest failure messages show them."""
     lines: list[str] = []
     for e in result.errors:
-        lines.append(f"{e.source}:{e.line}  round {e.round}  error {e.code or ''} {e.name or ''}: {e.message}  [{e.statement}]")
+        if e.round == 0 and e.message.startswith(f"{e.source}:"):  # unreadable: the message names file:line:column
+            lines.append(f"{e.message}  ({e.name})")
+            continue
+        where = f"{e.source}:{e.line}:{e.column}" if e.column else f"{e.source}:{e.line}"
+        lines.append(f"{where}  round {e.round}  error {e.code or ''} {e.name or ''}: {e.message}  [{e.statement}]")
     lines.extend(difference_line(d) for d in result.differences)
     lines.extend(f"{result.path}  {t}  missing_table: defined by must_define → absent" for t in result.missing_tables)
     return _capped(lines)
@@ -86,7 +90,7 @@ def to_json(run: RunResult) -> dict[str, Any]:
                 "role": s.role,
                 "ok": s.ok,
                 "errors": [
-                    {"round": e.round, "line": e.line, "code": e.code, "name": e.name, "message": e.message,
+                    {"round": e.round, "line": e.line, "column": e.column, "code": e.code, "name": e.name, "message": e.message,
                      "statement": e.statement}
                     for e in s.errors
                 ],

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from .backends.base import Backend, Instance
 from .compare import compare, compare_tables
 from .config import Config, SourceSpec
-from .errors import EngineCrashed, EngineError, EngineTimeout, SourceError
+from .errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
 from .model import Difference, Snapshot
 from .policy import gate
 from .rules import role_findings
@@ -42,6 +42,7 @@ class StatementError:
     message: str
     statement: str
     source: str = ""
+    column: int = 0  # set when ClickHouse's parser names the position of a syntax error
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,20 @@ def apply_statements(
             errors.append(StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source))
             return errors, skipped, False
         except EngineError as exc:
-            errors.append(StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source))
+            line, column = _error_position(stmt, exc.message)
+            errors.append(StatementError(round_no, line, exc.code, exc.name, exc.message, stmt.first_line, source, column))
     return errors, skipped, True
+
+
+def _error_position(stmt: Statement, message: str) -> tuple[int, int]:
+    """File line and column of a syntax error (ClickHouse counts bytes from the statement's start)."""
+    offset = engine_position(message)
+    if offset is None:
+        return stmt.line, 0
+    before = stmt.text.encode("utf-8")[: max(offset - 1, 0)].decode("utf-8", "ignore")
+    lines = before.split("\n")
+    column = len(lines[-1]) + 1 + (stmt.column - 1 if len(lines) == 1 else 0)
+    return stmt.line + len(lines) - 1, column
 
 
 def _prelude(config: Config) -> tuple[Statement, ...]:

@@ -62,7 +62,8 @@ class Statement:
 
     @property
     def first_line(self) -> str:
-        return self.text.strip().splitlines()[0] if self.text.strip() else ""
+        line = self.text.strip().splitlines()[0] if self.text.strip() else ""
+        return line if len(line) <= 200 else line[:199] + "…"  # a generated or minified line stays readable
 
 
 @dataclass(frozen=True)
@@ -343,5 +344,8 @@ def read_source(path: Path, shown_as: str, database: str = "default") -> Source:
     try:
         statements = split_statements(text, database)
     except SourceError as exc:
-        raise SourceError(f"{shown_as}:{exc}") from None
+        where = str(exc).removeprefix("line ")  # "3:9: unterminated string; ..." -> file:line:column
+        raise SourceError(f"{shown_as}:{where}") from None
+    if not statements:
+        warnings.append(f"{shown_as}: no SQL statements (the file is empty or holds only comments)")
     return Source(shown_as, text, encoding, tuple(statements), tuple(warnings))

@@ -1,0 +1,8 @@
+-- The canon every source case is checked against: one small table.
+CREATE TABLE IF NOT EXISTS zakaz.t
+(
+    id UInt64,
+    name String
+)
+ENGINE = MergeTree
+ORDER BY id;

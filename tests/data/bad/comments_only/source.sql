@@ -1,0 +1,5 @@
+-- nothing here yet
+
+/* a block
+   comment */
+# and a hash comment

@@ -1,0 +1,9 @@
+-- table of events
+-- РЎРїСЂР°РІРѕС‡РЅРёРє РјРµСЂРѕРїСЂРёСЏС‚РёР№
+CREATE TABLE IF NOT EXISTS zakaz.t
+(
+    id UInt64,
+    name String
+)
+ENGINE = MergeTree
+ORDER BY id;

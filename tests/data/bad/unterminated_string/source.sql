@@ -1,0 +1,9 @@
+CREATE TABLE IF NOT EXISTS zakaz.t
+(
+    id UInt64,
+    name String
+)
+ENGINE = MergeTree
+ORDER BY id;
+
+INSERT INTO zakaz.t VALUES (1, 'never closed);
