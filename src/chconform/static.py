@@ -405,8 +405,16 @@ def _kind_of(stmt_kind: str) -> str:
 
 def parse_definition(stmt: Statement, source: str = "") -> Definition:
     """The canonical form of one CREATE TABLE / VIEW / MATERIALIZED VIEW / DICTIONARY."""
+    core = _definition(stmt.text, stmt.kind, stmt.target, stmt.target_span)
+    return replace(core, source=source, line=stmt.line)
+
+
+@lru_cache(maxsize=2048)
+def _definition(text: str, kind: str, target: str | None, span: tuple[int, int] | None) -> Definition:
+    """Cached by statement text: every copy of a key table in every file is read once."""
+    stmt = Statement(text, 1, 1, 0, len(text), kind, target, span)
     tokens = _code(tokenize(stmt.text))
-    base = Definition(object=stmt.target or "?", kind=_kind_of(stmt.kind), source=source, line=stmt.line)
+    base = Definition(object=stmt.target or "?", kind=_kind_of(stmt.kind))
     end = stmt.target_span[1] if stmt.target_span else 0
     i = next((k for k, t in enumerate(tokens) if t.start >= end), len(tokens))
     if _is(tokens[i] if i < len(tokens) else None, "UUID"):
@@ -914,32 +922,74 @@ def _qualify(name: str, database: str) -> str:
     return name if "." in name else f"{database}.{name}"
 
 
+@dataclass(frozen=True)
+class _ScopeShape:
+    """One SELECT scope of a query, reduced to what column resolution needs."""
+
+    sources: tuple[tuple[str, str, str, str, frozenset[str] | None], ...]  # alias, kind, db, name, derived names
+    columns: tuple[tuple[str, str], ...]  # (qualifier or "", name)
+    aliases: frozenset[str]
+    lambdas: frozenset[str]
+
+
+@lru_cache(maxsize=512)
+def _query_shape(query: str) -> tuple[frozenset[str], tuple[_ScopeShape, ...]]:
+    """Parse a view's query once (the same view text recurs in many files) into its scopes."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    tree = sqlglot.parse_one(query, read="clickhouse")
+
+    def derived(node: Any) -> frozenset[str] | None:
+        names = set()
+        for sel in getattr(node, "selects", []):
+            if isinstance(sel, exp.Star) or (isinstance(sel, exp.Column) and isinstance(sel.this, exp.Star)):
+                return None
+            names.add(sel.alias_or_name)
+        return frozenset(names)
+
+    scopes = []
+    for scope in traverse_scope(tree):
+        sources: list[tuple[str, str, str, str, frozenset[str] | None]] = []
+        for alias, src in scope.sources.items():
+            if isinstance(src, exp.Table):
+                kind = "function" if isinstance(src.this, exp.Func) or not src.name else "table"
+                name = src.sql("clickhouse")[:40] if kind == "function" else src.name
+                sources.append((alias, kind, src.db, name, None))
+            else:
+                sources.append((alias, "scope", "", "", derived(src.expression)))
+        selects = getattr(scope.expression, "selects", [])
+        scopes.append(_ScopeShape(
+            tuple(sources),
+            tuple((c.table, c.name) for c in scope.columns),
+            frozenset(s.alias for s in selects if isinstance(s, exp.Alias)),
+            frozenset(p.name for lam in scope.expression.find_all(exp.Lambda) for p in lam.expressions),
+        ))
+    # ClickHouse lets an alias (of a SELECT item, a WITH expression, an ARRAY JOIN) be used anywhere
+    # in the query, so an unqualified name that is any alias is never reported as a missing column.
+    aliases = frozenset({a.alias for a in tree.find_all(exp.Alias)} | {c.alias for c in tree.find_all(exp.CTE)})
+    return aliases, tuple(scopes)
+
+
 def view_problems(query: str, objects: dict[str, Definition], database: str
                   ) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(aspect, table, column) for each table or column the query reads that does not exist,
     and the reasons it could not decide some of it. Qualified (`e.city`), aliased and
     unqualified references are resolved through CTEs, subqueries, joins and UNIONs."""
-    import sqlglot
-    from sqlglot import exp
     from sqlglot.errors import SqlglotError
-    from sqlglot.optimizer.scope import Scope, traverse_scope
 
-    tree = sqlglot.parse_one(query, read="clickhouse")
+    all_aliases, scopes = _query_shape(query)
     problems: list[tuple[str, str, str]] = []
     undecided: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
 
     def add(item: tuple[str, str, str]) -> None:
-        if item not in seen:
-            seen.add(item)
+        if item not in problems:
             problems.append(item)
 
-    def table_columns(table: exp.Table) -> set[str] | None:
-        """Columns of a table the query reads; None if unknown (reported once)."""
-        if isinstance(table.this, exp.Func) or not table.name:
-            undecided.append(f"reads the table function {table.sql('clickhouse')[:40]}")
-            return None
-        fqn = f"{table.db or database}.{table.name}"
+    def table_columns(db: str, name: str) -> set[str] | frozenset[str] | None:
+        """Columns of a table the query reads; None if unknown."""
+        fqn = f"{db or database}.{name}"
         if fqn.startswith("system."):
             undecided.append(f"reads {fqn}, a system table")
             return None
@@ -947,54 +997,48 @@ def view_problems(query: str, objects: dict[str, Definition], database: str
         if d is None:
             add(("unknown_table", fqn, ""))
             return None
-        if d.undecidable or (d.kind != "table" and not d.columns and not d.query_tokens):
-            undecided.append(f"reads {fqn}, whose columns only the engine knows")
-            return None
-        if d.kind == "table" or d.columns:
+        if d.kind == "table" and not d.undecidable:
             return {c.name for c in d.columns}
-        try:  # a view over a view: its columns are its query's output names
-            names = _output_names(d)
-        except SqlglotError:
-            names = None
-        if names is None:
-            undecided.append(f"reads {fqn}, whose columns only the engine knows")
-        return names
+        if d.kind in ("view", "materialized_view") and not d.undecidable and d.columns:
+            return {c.name for c in d.columns}
+        if d.kind in ("view", "materialized_view") and not d.undecidable and d.query_tokens:
+            try:  # a view over a view: its columns are its query's output names
+                names = _output_names(d)
+            except SqlglotError:
+                names = None
+            if names is not None:
+                return names
+        undecided.append(f"reads {fqn}, whose columns only the engine knows")
+        return None
 
-    def scope_columns(scope: Scope) -> set[str] | None:
-        names: set[str] = set()
-        for sel in scope.expression.selects if hasattr(scope.expression, "selects") else []:
-            if isinstance(sel, exp.Star) or (isinstance(sel, exp.Column) and isinstance(sel.this, exp.Star)):
-                return None
-            names.add(sel.alias_or_name)
-        return names
-
-    # ClickHouse lets an alias (of a SELECT item, a WITH expression, an ARRAY JOIN) be used anywhere
-    # in the query, so an unqualified name that is any alias is never reported as a missing column.
-    all_aliases = {a.alias for a in tree.find_all(exp.Alias)} | {c.alias for c in tree.find_all(exp.CTE)}
-    for scope in traverse_scope(tree):
-        sources: dict[str, set[str] | None] = {}
-        for alias, src in scope.sources.items():
-            sources[alias] = table_columns(src) if isinstance(src, exp.Table) else scope_columns(src)
-        aliases = {s.alias for s in getattr(scope.expression, "selects", []) if isinstance(s, exp.Alias)}
-        lambdas = {p.name for lam in scope.expression.find_all(exp.Lambda) for p in lam.expressions}
-        for col in scope.columns:
-            name, qualifier = col.name, col.table
+    for scope in scopes:
+        sources: dict[str, set[str] | frozenset[str] | None] = {}
+        where: dict[str, str] = {}
+        for alias, kind, db, name, names in scope.sources:
+            if kind == "function":
+                undecided.append(f"reads the table function {name}")
+                sources[alias] = None
+            elif kind == "table":
+                sources[alias] = table_columns(db, name)
+                where[alias] = f"{db or database}.{name}"
+            else:
+                sources[alias] = names
+                where[alias] = f"subquery {alias}"
+        for qualifier, name in scope.columns:
             if qualifier:
                 if qualifier not in sources:
                     continue  # a tuple element or an outer scope's alias: not a table column
                 cols = sources[qualifier]
                 if cols is not None and name not in cols:
-                    src = scope.sources[qualifier]
-                    add(("unknown_column", _name_of(src, database, qualifier), name))
+                    add(("unknown_column", where[qualifier], name))
                 continue
-            if name in aliases or name in lambdas or name in all_aliases:
+            if name in scope.aliases or name in scope.lambdas or name in all_aliases:
                 continue
             known = [c for c in sources.values() if c is not None]
             if len(known) < len(sources):
                 continue  # an unknown source may have it
             if sources and not any(name in c for c in known):
-                first = next(iter(scope.sources.items()))
-                add(("unknown_column", _name_of(first[1], database, first[0]), name))
+                add(("unknown_column", where[next(iter(sources))], name))
     return problems, sorted(set(undecided))
 
 
@@ -1074,14 +1118,6 @@ def _view_types(sim: Simulation, canon_objects: dict[str, Definition], path: str
                    "only the engine infers the result's type")
             notes.append(Note(name, path, d.line, why))
     return diffs, notes
-
-
-def _name_of(src: Any, database: str, alias: str) -> str:
-    from sqlglot import exp
-
-    if isinstance(src, exp.Table):
-        return f"{src.db or database}.{src.name}"
-    return f"subquery {alias}"
 
 
 def _output_names(d: Definition) -> set[str] | None:
