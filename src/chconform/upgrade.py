@@ -14,13 +14,13 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .backends.base import Backend, Instance
 from .compare import compare
-from .config import Config, PathSpec
+from .config import Config, PathSpec, SourceSpec
 from .errors import ChconformError, ConfigError, EngineError
 from .model import Difference, Snapshot
 from .run import Skipped, StatementError, apply_statements, check_source, load_source
@@ -219,30 +219,30 @@ def _steps(config: Config, spec: PathSpec) -> list[Source]:
     out = []
     for step in spec.steps:
         file = (config.root / step).resolve()
+        if not file.is_relative_to(config.root.resolve()):
+            raise ConfigError(f"{config.config_file}: path {spec.name!r}: step {step!r} is outside the root "
+                              f"{config.root}")
         if not file.is_file():
             raise ConfigError(f"{config.config_file}: path {spec.name!r}: step {step!r} not found under {config.root}")
-        from .config import SourceSpec
-
         out.append(load_source(SourceSpec(step, file, "migration")))
     return out
 
 
-def run_path(config: Config, backend: Backend, spec: PathSpec, canon: Snapshot, from_rev: str | None = None) -> PathResult:
+def run_path(
+    config: Config, backend: Backend, spec: PathSpec, canon: Snapshot, from_rev: str | None = None
+) -> PathResult:
     """Walk one path on one fresh instance and judge where it ends."""
     started = time.monotonic()
     rev = from_rev or spec.from_rev
     start = read_at_revision(config, rev) if rev else None
     steps = _steps(config, spec)
-    from .sources import split_statements as split
-
-    prelude = [s for text in config.prelude for s in split(text)]
+    prelude = [s for text in config.prelude for s in split_statements(text)]
     access = backend.supports_access_control
     data_loss: list[DataLoss] = []
     final: Snapshot | None = None
-    walk: _Path | None = None
     instance = backend.instance()
+    walk = _Path(instance, config, access)
     try:
-        walk = _Path(instance, config, access)
         walk.apply(prelude, "prelude")
         if start is not None and walk.alive:
             walk.apply(start.statements, start.path)
@@ -260,11 +260,9 @@ def run_path(config: Config, backend: Backend, spec: PathSpec, canon: Snapshot, 
         if walk.alive:
             final = take_snapshot(walk.query, access=access)
     except EngineError as exc:  # a catalog query failed: the instance is unusable
-        assert walk is not None
         walk.errors.append(StatementError(0, 0, exc.code, exc.name, exc.message, "(snapshot)", spec.name))
     finally:
         instance.close()
-    assert walk is not None
     differences: list[Difference] = []
     if final is not None:
         keys = set(config.key_tables)
@@ -291,8 +289,6 @@ def run_path(config: Config, backend: Backend, spec: PathSpec, canon: Snapshot, 
 
 def _attribute(d: Difference, steps: list[Source], start: Source | None) -> Difference:
     """Name the last step that defined the object (or the starting canon, if none did)."""
-    from dataclasses import replace
-
     for source in reversed(([start] if start else []) + steps):
         creates = source.creates(d.object)
         if creates:
