@@ -47,7 +47,8 @@ def parse_url(url: str) -> ServerAddress:
     except ValueError as exc:
         raise ConfigError(f"--url {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--url {url!r}: write it as http://host:8123 or https://host:8443 (ClickHouse's HTTP interface)")
+        raise ConfigError(f"--url {url!r}: write it as http://host:8123 or https://host:8443 "
+                          "(ClickHouse's HTTP interface)")
     if parts.password is not None:
         raise ConfigError("--url contains a password: remove it and pass --password-env VAR with the password in VAR")
     if parts.username:
@@ -154,10 +155,10 @@ def connect(
     except DriverError as exc:
         if getattr(exc, "code", None) is not None:
             err = engine_error(exc)
-            raise EnvironmentUnusable(
-                f"ClickHouse at {address.shown} refused user {user or 'default'}: {err} (check --user and --password-env)"
-            ) from None
-        raise EnvironmentUnusable(f"cannot reach ClickHouse at {address.shown}: {_transport_reason(str(exc))}") from None
+            raise EnvironmentUnusable(f"ClickHouse at {address.shown} refused user {user or 'default'}: {err} "
+                                      "(check --user and --password-env)") from None
+        reason = _transport_reason(str(exc))
+        raise EnvironmentUnusable(f"cannot reach ClickHouse at {address.shown}: {reason}") from None
     return HttpInstance(client, address.shown, read_only=read_only)
 
 
