@@ -71,7 +71,8 @@ def test_users_roles_and_grants_run_for_real(backend: DockerBackend, config: Con
 def test_the_repository_conforms_on_a_real_server(config: Config) -> None:
     image = _backend(config, reuse=False).image  # skips here without an engine; CHCONFORM_IMAGE may override config
     out, err = io.StringIO(), io.StringIO()
-    code = run(["check", "--backend", "docker", "--config", str(PYPROJECT), "--format", "json", "--jobs", "2"], out, err)
+    argv = ["check", "--backend", "docker", "--config", str(PYPROJECT), "--format", "json", "--jobs", "2"]
+    code = run(argv, out, err)
     report = json.loads(out.getvalue())
     assert code == 0, out.getvalue() + err.getvalue()
     assert report["backend"] == "docker"

@@ -32,7 +32,8 @@ def test_a_loss_names_the_statement_that_destroyed_the_rows(text: str, line: int
 
 
 def test_a_vanished_table_lost_everything_and_kept_or_grown_tables_lost_nothing() -> None:
-    found = losses({"z.gone": 2, "z.kept": 1, "z.grew": 1}, {"z.kept": 1, "z.grew": 5, "z.new": 1}, _source("SELECT 1;"))
+    before, after = {"z.gone": 2, "z.kept": 1, "z.grew": 1}, {"z.kept": 1, "z.grew": 5, "z.new": 1}
+    found = losses(before, after, _source("SELECT 1;"))
     assert [(x.table, x.before, x.after) for x in found] == [("z.gone", 2, 0)]
 
 

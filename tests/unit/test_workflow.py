@@ -45,8 +45,8 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
     text = WORKFLOW.read_text(encoding="utf-8")
-    broken.write_text(text.replace("    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n    needs: [no-such-job]\n",
-                                   1), encoding="utf-8")
+    job = "    runs-on: ubuntu-latest\n"
+    broken.write_text(text.replace(job, job + "    needs: [no-such-job]\n", 1), encoding="utf-8")
     result = _lint(broken)
     assert result.returncode == 1
     assert "no-such-job" in result.stdout
