@@ -179,12 +179,12 @@ def copy_sources(config: Any, dest: Path) -> Path:
 def pick_mutation(config: Any) -> tuple[str, str, str, int, int, int, str, str] | None:
     """(file, table, column, line, start, end, old type, new type) of one key-table column to retype.
 
-    A non-canonical source is preferred: the finding must then name that file alone."""
+    Only a non-canonical source: the finding must then name that file alone (a change to the
+    canon's only copy of a table would have nothing to differ from)."""
     from .sources import read_source
     from .static import canonical_type, column_types
 
-    specs = sorted(config.sources, key=lambda s: s.path == config.canonical)
-    for spec in specs:
+    for spec in (s for s in config.sources if s.path != config.canonical):
         source = read_source(spec.file, spec.path)
         for stmt in source.statements:
             table = stmt.target
@@ -212,7 +212,8 @@ def prove(config: Any, out: TextIO) -> int:
 
     choice = pick_mutation(config)
     if choice is None:
-        out.write("prove: no key table with a typed column in any source; nothing to mutate\n")
+        out.write("prove: no source besides the canonical one defines a key table with a typed column; "
+                  "nothing to mutate\n")
         return EXIT_BAD
     path, table, column, line, start, end, old, new = choice
     work = Path(tempfile.mkdtemp(prefix="chconform-prove-"))

@@ -465,3 +465,9 @@ def test_prove_mode_fails_when_the_sources_do_not_pass(tmp_path: Path) -> None:
         "city LowCardinality(String)", "city String") + ";\n"})
     code, out, _ = cli("validate", "--config", str(config.config_file), "--prove")
     assert code == 1 and "validate on the unmodified copy: exit 1" in out and "FAILED" in out
+
+
+def test_prove_mode_says_so_when_only_the_canon_holds_key_tables(tmp_path: Path) -> None:
+    config = make_config(tmp_path, {"canon.sql": DB + DIM + ";\n", "other.sql": DB})
+    code, out, _ = cli("validate", "--config", str(config.config_file), "--prove")
+    assert code == 2 and "nothing to mutate" in out
