@@ -260,7 +260,7 @@ def canonical_type(text: str) -> str:
 
     try:
         return _type_text(exp.DataType.build(text, dialect="clickhouse"))
-    except (SqlglotError, ValueError, KeyError, _Unreadable):
+    except (SqlglotError, ValueError, KeyError, RecursionError, _Unreadable):
         return canon(_code(tokenize(text))).text
 
 
@@ -526,9 +526,11 @@ def _table(base: Definition, column_tokens: list[Token], clauses: dict[str, list
         key_elements(inline_pk) if inline_pk is not None else None)
     sorting = key_elements(clauses["sorting_key"]) if "sorting_key" in clauses else primary
     note = ""
+    source = clauses.get("as", [])
     if "as" in clauses and not column_tokens:
-        note = ("its columns come from " + ("a query" if _is(clauses["as"][0], "SELECT", "WITH") or
-                clauses["as"][0].text == "(" else f"`{canon(clauses['as']).text}`") + ", which only the engine resolves")
+        what = "a query" if not source or _is(source[0], "SELECT", "WITH") or source[0].text == "(" \
+            else f"`{canon(source).text}`"
+        note = f"its columns come from {what}, which only the engine resolves"
     elif untyped:
         note = f"column {untyped[0]} has no type; the engine infers it from its default expression"
     elif not column_tokens:
@@ -902,8 +904,9 @@ def _view_ok(stmt: Statement, d: Definition, state: _State, round_no: int, sourc
     text = stmt.text[d.query_tokens[0].start :] if d.query_tokens else ""
     try:
         problems, undecided = view_problems(text, state.objects, state.database)
-    except SqlglotError as exc:
-        why = f"sqlglot cannot parse the view's query ({str(exc).splitlines()[0][:80]})"
+    except (SqlglotError, RecursionError) as exc:
+        detail = str(exc).splitlines()[0][:80] if isinstance(exc, SqlglotError) else "nested too deeply"
+        why = f"sqlglot cannot parse the view's query ({detail})"
         notes.setdefault((d.object, stmt.line, why), Note(d.object, source, stmt.line, why))
         return True
     for why in undecided:
@@ -1004,7 +1007,7 @@ def view_problems(query: str, objects: dict[str, Definition], database: str
         if d.kind in ("view", "materialized_view") and not d.undecidable and d.query_tokens:
             try:  # a view over a view: its columns are its query's output names
                 names = _output_names(d)
-            except SqlglotError:
+            except (SqlglotError, RecursionError):
                 names = None
             if names is not None:
                 return names
@@ -1102,7 +1105,7 @@ def _view_types(sim: Simulation, canon_objects: dict[str, Definition], path: str
             continue
         try:
             lineage = view_lineage(canon(list(d.query_tokens)).text, sim.objects, name.split(".", 1)[0])
-        except SqlglotError:
+        except (SqlglotError, RecursionError):
             continue
         computed: dict[tuple[str, str], list[str]] = {}
         for output, (bare, refs) in lineage.items():

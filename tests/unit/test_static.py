@@ -471,3 +471,23 @@ def test_prove_mode_says_so_when_only_the_canon_holds_key_tables(tmp_path: Path)
     config = make_config(tmp_path, {"canon.sql": DB + DIM + ";\n", "other.sql": DB})
     code, out, _ = cli("validate", "--config", str(config.config_file), "--prove")
     assert code == 2 and "nothing to mutate" in out
+
+
+@pytest.mark.parametrize("statement", [
+    "CREATE TABLE zakaz.t (", "CREATE TABLE zakaz.t AS", "CREATE TABLE zakaz.t (a String DEFAULT) ENGINE = Memory",
+    "CREATE TABLE zakaz.t (a Enum8('a' = 1, 'b')) ENGINE = Memory", "CREATE TABLE zakaz.t (a String) ENGINE = MergeTree ORDER BY ))",
+    "CREATE MATERIALIZED VIEW zakaz.mv TO", "CREATE TABLE zakaz.t (a String) ENGINE = MergeTree SETTINGS = 1",
+    "CREATE VIEW zakaz.v AS SELECT " + "(" * 3000 + "1" + ")" * 3000,
+])
+def test_half_written_or_hostile_statements_give_a_verdict_not_a_traceback(tmp_path: Path, statement: str) -> None:
+    config = make_config(tmp_path, {"canon.sql": DB + DIM + ";\n", "odd.sql": DB + statement + ";\n"})
+    for argv in (["validate"], ["sync", "--check"]):
+        code, out, err = cli(*argv, "--config", str(config.config_file))
+        assert code in (0, 1) and "Traceback" not in out + err
+
+
+def test_a_view_too_deep_for_the_parser_is_undecidable(tmp_path: Path) -> None:
+    view = "CREATE OR REPLACE VIEW zakaz.v AS SELECT " + "(" * 3000 + "1" + ")" * 3000 + " AS x"
+    config = make_config(tmp_path, {"canon.sql": BASE + view + ";\n"})
+    source = validate(config).sources[0]
+    assert source.ok and "nested too deeply" in source.notes[0].why
