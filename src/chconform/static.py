@@ -390,6 +390,7 @@ class Definition:
     source: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
     undecidable: str = field(default="", compare=False)
+    altered: str = field(default="", compare=False)  # a later ALTER/RENAME changed it: the end state is the engine's
     nondeterministic: tuple[str, ...] = field(default=(), compare=False)  # calls in PARTITION BY
     query_tokens: tuple[Token, ...] = field(default=(), compare=False, repr=False)
     query_offset: int = field(default=0, compare=False, repr=False)
@@ -828,7 +829,7 @@ def _apply(stmt: Statement, definition: Definition | None, state: _State, round_
         named = {target} if target else _names_in(stmt, state.database)
         for name in sorted(named & set(state.objects)):
             why = f"{stmt.first_line[:60]!r} at line {stmt.line} changes it; only the engine applies that"
-            state.objects[name] = replace(state.objects[name], undecidable=why)
+            state.objects[name] = replace(state.objects[name], altered=why)
             notes.setdefault((name, stmt.line, why), Note(name, source, stmt.line, why))
 
 
@@ -1000,11 +1001,12 @@ def view_problems(query: str, objects: dict[str, Definition], database: str
         if d is None:
             add(("unknown_table", fqn, ""))
             return None
-        if d.kind == "table" and not d.undecidable:
+        decidable = not (d.undecidable or d.altered)
+        if d.kind == "table" and decidable:
             return {c.name for c in d.columns}
-        if d.kind in ("view", "materialized_view") and not d.undecidable and d.columns:
+        if d.kind in ("view", "materialized_view") and decidable and d.columns:
             return {c.name for c in d.columns}
-        if d.kind in ("view", "materialized_view") and not d.undecidable and d.query_tokens:
+        if d.kind in ("view", "materialized_view") and decidable and d.query_tokens:
             try:  # a view over a view: its columns are its query's output names
                 names = _output_names(d)
             except (SqlglotError, RecursionError):
@@ -1177,7 +1179,7 @@ class StaticReport:
 
     @property
     def ok(self) -> bool:
-        return not self.unconfigured and all(s.ok for s in self.sources)
+        return not self.unconfigured and not self.variants and all(s.ok for s in self.sources)
 
     @property
     def notes(self) -> tuple[Note, ...]:
@@ -1209,6 +1211,12 @@ def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
 
     sims = {spec.path: simulate(sources[spec.path], config.prelude) for spec in config.sources}
     canon_objects = sims[config.canonical].objects
+    # The reference for each object: the canon's definition, else the first source's that decides it.
+    reference: dict[str, tuple[str, Definition]] = {n: (config.canonical, d) for n, d in canon_objects.items()}
+    for spec in config.sources:
+        for name, d in sims[spec.path].objects.items():
+            if name not in reference and not d.undecidable:
+                reference[name] = (spec.path, d)
     results = []
     for spec in config.sources:
         sim, source = sims[spec.path], sources[spec.path]
@@ -1217,18 +1225,20 @@ def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
         diffs.extend(_duplicates(sim, spec.path))
         notes = list(sim.notes)
         table_diffs: list[Difference] = []
-        if spec.path != config.canonical:
-            for name in sorted(set(canon_objects) & set(sim.objects)):
-                want, got = canon_objects[name], sim.objects[name]
-                if want.undecidable or got.undecidable:
-                    if got.undecidable and not any(n.object == name and n.why == got.undecidable for n in notes):
-                        notes.append(Note(name, spec.path, got.line, got.undecidable))
-                    continue
-                table_diffs.extend(replace(d, source=spec.path, line=got.line, check=CHECK)
-                                   for d in compare_definitions(want, got))
-            view_diffs, view_notes = _view_types(sim, canon_objects, spec.path, table_diffs)
-            diffs.extend(table_diffs + view_diffs)
-            notes.extend(view_notes)
+        for name, got in sorted(sim.objects.items()):
+            holder, want = reference.get(name, (spec.path, got))
+            if holder == spec.path:
+                continue
+            if want.undecidable or got.undecidable:
+                if got.undecidable and not any(n.object == name and n.why == got.undecidable for n in notes):
+                    notes.append(Note(name, spec.path, got.line, got.undecidable))
+                continue
+            # A later ALTER leaves the end state to the engine, but the CREATE itself still has to match.
+            table_diffs.extend(replace(d, source=spec.path, line=got.line, check=CHECK)
+                               for d in compare_definitions(want, got))
+        view_diffs, view_notes = _view_types(sim, canon_objects, spec.path, table_diffs)
+        diffs.extend(table_diffs + view_diffs)
+        notes.extend(view_notes)
         missing = tuple(t for t in spec.must_define if t not in sim.objects)
         results.append(StaticSource(spec.path, spec.role, tuple(diffs), missing, tuple(notes), source.warnings,
                                     tuple(sorted(sim.objects))))

@@ -491,3 +491,21 @@ def test_a_view_too_deep_for_the_parser_is_undecidable(tmp_path: Path) -> None:
     config = make_config(tmp_path, {"canon.sql": BASE + view + ";\n"})
     source = validate(config).sources[0]
     assert source.ok and "nested too deeply" in source.notes[0].why
+
+
+def test_a_table_the_canon_lacks_is_still_one_definition_everywhere(tmp_path: Path) -> None:
+    extra = "CREATE TABLE IF NOT EXISTS zakaz.extra (a String) ENGINE = Memory"
+    config = make_config(tmp_path, {"canon.sql": DB + DIM + ";\n", "a.sql": DB + extra + ";\n",
+                                    "b.sql": DB + extra.replace("a String", "a UInt8") + ";\n"})
+    code, out, _ = cli("validate", "--config", str(config.config_file))
+    assert code == 1 and "CRITICAL: zakaz.extra has 2 distinct definitions:" in out
+    assert "b.sql:3  zakaz.extra.a  column_type: String → UInt8" in out and "FAIL  a.sql" not in out
+
+
+def test_a_differing_create_followed_by_an_alter_is_still_a_difference(tmp_path: Path) -> None:
+    text = DB + DIM.replace("city LowCardinality(String)", "city String") + ";\n" \
+        "ALTER TABLE zakaz.dim_events ADD COLUMN extra String;\n"
+    config = make_config(tmp_path, {"canon.sql": DB + DIM + ";\n", "m.sql": text}, roles={"m.sql": "migration"})
+    other = validate(config).sources[1]
+    assert {(d.aspect, d.column) for d in other.differences} == {("column_type", "city")}
+    assert "ALTER TABLE" in other.notes[0].why
