@@ -246,3 +246,12 @@ def test_after_sync_write_validate_and_check_pass(backend: EmbeddedBackend, tmp_
     result = run_check(config, backend, jobs=2)
     assert result.ok, "\n".join(line for s in result.sources for line in render_source(s))
     assert run(["sync", "--check", "--config", str(config.config_file)], io.StringIO(), io.StringIO()) == 0
+
+
+def test_another_repository_agrees(backend: EmbeddedBackend) -> None:
+    """tests/data/other_repo: a drifted CREATE followed by a non-idempotent ALTER."""
+    config = load_config(REPO / "tests" / "data" / "other_repo" / "chconform.toml")
+    live, static = run_check(config, backend, jobs=2), validate(config)
+    assert not live.ok and not static.ok
+    for live_source, static_source in zip(live.sources, static.sources):
+        agree(live_source, static_source, config)
