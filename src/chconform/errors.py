@@ -35,7 +35,8 @@ class EnvironmentUnusable(ChconformError):
 
 
 _CODE = re.compile(r"Code:\s*(\d+)\.")
-_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*(?:\(version [^)]*\))?\s*$")
+_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*(?:\(version .*\))?\s*$")
+_VERSION = re.compile(r"\s*\(version [^()]*(?:\([^()]*\))?[^()]*\)\s*$")
 
 
 def parse_engine_message(text: str) -> tuple[int | None, str | None, str]:
@@ -43,7 +44,7 @@ def parse_engine_message(text: str) -> tuple[int | None, str | None, str]:
     text = text.split("Stack trace (when copying this message", 1)[0].strip()
     code = _CODE.search(text)
     name = _NAME.search(text)
-    msg = text
+    msg = _VERSION.sub("", text)
     if "DB::Exception:" in msg:
         msg = msg.split("DB::Exception:", 1)[1].strip()
     if name:

@@ -19,7 +19,7 @@ INVENTORY = "CREATE TABLE IF NOT EXISTS zakaz.fact_qtickets_inventory\n(\n    ev
 
 def cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = run(list(argv), out, err)
+    code = run([*argv, "--backend", "embedded"] if argv[:1] == ("check",) else list(argv), out, err)
     return code, out.getvalue(), err.getvalue()
 
 

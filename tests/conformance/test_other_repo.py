@@ -17,7 +17,7 @@ CONFIG = Path(__file__).resolve().parents[1] / "data" / "other_repo" / "chconfor
 
 def test_other_repository_differences_and_failures() -> None:
     out, err = io.StringIO(), io.StringIO()
-    assert run(["check", "--config", str(CONFIG), "--format", "json"], out, err) == 1, err.getvalue()
+    assert run(["check", "--config", str(CONFIG), "--format", "json", "--backend", "embedded"], out, err) == 1, err.getvalue()
     report = json.loads(out.getvalue())
     migrate = next(s for s in report["sources"] if s["path"] == "migrate.sql")
     found = {(d["object"], d["column"], d["aspect"], d["canonical"], d["actual"], d["line"]) for d in migrate["differences"]}

@@ -8,6 +8,8 @@ from chconform.sources import Source, split_statements
 def test_parse_engine_message() -> None:
     code, name, msg = parse_engine_message("Code: 60. DB::Exception: Unknown table 'x'. (UNKNOWN_TABLE)")
     assert (code, name, msg) == (60, "UNKNOWN_TABLE", "Unknown table 'x'.")
+    server = "Code: 60. DB::Exception: Unknown table 'x'. (UNKNOWN_TABLE) (version 24.8.4.13 (official build))"
+    assert parse_engine_message(server) == (60, "UNKNOWN_TABLE", "Unknown table 'x'.")
 
 
 def _source(text: str) -> Source:

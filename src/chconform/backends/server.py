@@ -77,18 +77,18 @@ def engine_error(exc: Exception) -> EngineError:
         return EngineTimeout(None, "TIMEOUT", "no answer within the time limit")
     body = text.split("server response:", 1)[1] if "server response:" in text else text
     body = re.sub(r"\s*\(for url [^)]*\)\s*$", "", body.strip())
-    body = re.sub(r"\s*\(version [^()]*(?:\([^()]*\)[^()]*)?\)\s*$", "", body)  # "(version 24.8.1 (official build))"
     parsed = EngineError.from_text(body)
     return EngineError(code if code is not None else parsed.code, name or parsed.name, parsed.message)
 
 
-_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
-
-
 def first_word(sql: str) -> str:
-    """The statement's first keyword, after any leading comments (pure)."""
-    rest = _LEADING_COMMENTS.sub("", sql, count=1)
-    return rest.split(None, 1)[0].upper() if rest.strip() else ""
+    """The statement's first keyword, after any leading comments (pure; the project's own lexer)."""
+    from ..sources import tokenize
+
+    try:
+        return next((t.text.upper() for t in tokenize(sql) if t.kind not in ("space", "comment")), "")
+    except ChconformError:
+        return ""
 
 
 class HttpInstance:
