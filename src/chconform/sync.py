@@ -69,7 +69,9 @@ def canonical_texts(canon: Source, key_tables: tuple[str, ...], prelude: tuple[s
     out = {}
     for table in key_tables:
         d = objects.get(table)
-        stmt = next((s for s in canon.statements if s.line == d.line and s.target == table), None) if d else None
+        if d is None or d.undecidable or d.altered:
+            continue  # no text to copy: absent, or its end state is only the engine's to know
+        stmt = next((s for s in canon.statements if s.line == d.line and s.target == table), None)
         if stmt is not None:
             out[table] = stmt.text
     return out
@@ -145,13 +147,21 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
 
 
 def plan(config: Config) -> list[FilePlan]:
-    """A plan for every configured source except the canonical one (the reference is never rewritten)."""
-    from .static import read_sources
+    """A plan for every configured source; the canonical one (the reference) only ever gets notes."""
+    from .static import read_sources, simulate
 
     sources = read_sources(config)
-    texts = canonical_texts(sources[config.canonical], config.key_tables, config.prelude)
-    return [plan_source(sources[s.path], s, texts, config.key_tables, config.prelude)
-            for s in config.sources if s.path != config.canonical]
+    canon = sources[config.canonical]
+    texts = canonical_texts(canon, config.key_tables, config.prelude)
+    objects = simulate(canon, config.prelude).objects
+    notes = tuple(f"{config.canonical}  {t}: the canonical definition is undecidable statically "
+                  f"({objects[t].undecidable or objects[t].altered}); sync leaves every copy of it alone"
+                  for t in config.key_tables if t in objects and t not in texts)
+    notes += tuple(f"{config.canonical}  {t}: must_define asks for it in the canonical source, which sync never "
+                   "rewrites; add it there by hand" for t in config.canonical_source.must_define if t not in objects)
+    head = FilePlan(config.canonical, config.canonical_source.file, canon.encoding, canon.text, canon.text, (), notes)
+    return [head] + [plan_source(sources[s.path], s, texts, config.key_tables, config.prelude)
+                     for s in config.sources if s.path != config.canonical]
 
 
 def unified_diff(p: FilePlan) -> str:

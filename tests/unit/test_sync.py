@@ -188,7 +188,16 @@ def test_an_undecidable_definition_is_left_alone_with_a_note(tmp_path: Path) -> 
 def test_the_canonical_source_is_never_rewritten(tmp_path: Path) -> None:
     config = make_config(tmp_path, {"d.sql": ("CREATE DATABASE IF NOT EXISTS zakaz;\n" + STALE + ";\n").encode()},
                          {"d.sql": "dump"})
-    assert [p.path for p in plan(config)] == ["d.sql"]
+    plans = plan(config)
+    assert [p.path for p in plans] == ["canon.sql", "d.sql"] and not plans[0].changed and plans[1].changed
+
+
+def test_an_undecidable_canonical_definition_is_never_copied(tmp_path: Path) -> None:
+    config = make_config(tmp_path, {"d.sql": ("CREATE DATABASE IF NOT EXISTS zakaz;\n" + STALE + ";\n").encode()},
+                         {"d.sql": "dump"})
+    (tmp_path / "canon.sql").write_text(CANON + "ALTER TABLE zakaz.dim_events ADD COLUMN x String;\n", encoding="utf-8")
+    code, out, _ = sync(config, "--check")
+    assert code == 0 and "canon.sql  zakaz.dim_events: the canonical definition is undecidable statically" in out
 
 
 def test_writes_are_atomic_keep_the_mode_and_leave_no_temporary_file(tmp_path: Path) -> None:
