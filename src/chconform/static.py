@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from .config import Config, SourceSpec
+from .config import Config
 from .model import Difference
 from .sources import Source, Statement, Token, read_source, split_statements, tokenize
 
@@ -432,7 +432,7 @@ def _definition(text: str, kind: str, target: str | None, span: tuple[int, int] 
     clauses = _clauses(rest, allow_to=base.kind != "table")
     if base.kind == "table":
         return _table(base, columns, clauses)
-    return _view(base, columns, clauses, stmt)
+    return _view(base, columns, clauses)
 
 
 def _clauses(tokens: list[Token], allow_to: bool = True) -> dict[str, list[Token]]:
@@ -603,8 +603,7 @@ def _column(entry: list[Token]) -> ColumnSpec:
             i += 1
     type_text = ""
     if type_tokens:
-        raw = " ".join(t.text for t in type_tokens) if len(type_tokens) == 1 else _raw(type_tokens)
-        type_text = canonical_type(raw)
+        type_text = canonical_type(canon(type_tokens).text)
         if nullable and not type_text.startswith("Nullable("):
             type_text = f"Nullable({type_text})"
     return ColumnSpec(name, type_text, kind, default, comment, codec, ttl)
@@ -631,11 +630,7 @@ def column_types(stmt: Statement) -> list[tuple[str, int, int]]:
     return out
 
 
-def _raw(tokens: Sequence[Token]) -> str:
-    return canon(tokens).text
-
-
-def _view(base: Definition, column_tokens: list[Token], clauses: dict[str, list[Token]], stmt: Statement) -> Definition:
+def _view(base: Definition, column_tokens: list[Token], clauses: dict[str, list[Token]]) -> Definition:
     query = clauses.get("as", [])
     target = ""
     if "to" in clauses:
@@ -677,10 +672,6 @@ def nondeterministic_calls(tokens: Sequence[Token]) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _keys(elements: tuple[Canon, ...] | None) -> str:
-    return _join(elements)
-
-
 def _table_aspects(d: Definition) -> list[tuple[str, object, str]]:
     """(aspect, comparison value, shown value) in the live check's report order."""
     settings = ", ".join(f"{k} = {v.text}" if v.key else k for k, v in d.settings)
@@ -688,10 +679,10 @@ def _table_aspects(d: Definition) -> list[tuple[str, object, str]]:
     return [
         ("kind", d.kind, d.kind),
         ("engine", d.engine, d.engine.text),
-        ("partition_key", d.partition_key, _keys(d.partition_key)),
-        ("sorting_key", d.sorting_key, _keys(d.sorting_key)),
-        ("primary_key", d.primary_key, _keys(d.primary_key)),
-        ("sampling_key", d.sampling_key, _keys(d.sampling_key)),
+        ("partition_key", d.partition_key, _join(d.partition_key)),
+        ("sorting_key", d.sorting_key, _join(d.sorting_key)),
+        ("primary_key", d.primary_key, _join(d.primary_key)),
+        ("sampling_key", d.sampling_key, _join(d.sampling_key)),
         ("ttl", d.ttl, ", ".join(r.text for r in d.ttl)),
         ("settings", d.settings, settings),
         ("table_comment", d.comment, d.comment),
@@ -1286,7 +1277,3 @@ def validate(config: Config) -> StaticReport:
         for path in unconfigured_sources(config)
     )
     return replace(report, unconfigured=stray)
-
-
-def spec_for(config: Config, path: str) -> SourceSpec:
-    return config.source(path)
