@@ -56,11 +56,18 @@ CREATE_KINDS = ("create_table", "create_view", "create_materialized_view", "crea
 # Words compared case-insensitively inside expressions and queries. Only words that
 # ClickHouse never treats as a column name when unquoted belong here: lower-casing or
 # upper-casing anything else could make two different identifiers compare equal.
-_KEYWORDS = frozenset(
-    ["AND", "OR", "NOT", "AS", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "INTERVAL", "SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "JOIN", "LEFT", "RIGHT", "INNER", "OUTER", "FULL", "CROSS", "ON", "USING", "UNION", "ALL", "DISTINCT", "FINAL", "PREWHERE", "WITH", "ASC", "DESC", "ASCENDING", "DESCENDING", "NULLS", "GLOBAL", "ARRAY", "EXISTS", "OVER", "PARTITION", "TRUE", "FALSE"]
-)
-_INTERVAL_UNITS = {u: "toInterval" + u.capitalize()
-                   for u in ["NANOSECOND", "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]}
+_KEYWORDS = frozenset([
+    "AND", "OR", "NOT", "AS", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE",
+    "END", "INTERVAL", "SELECT", "FROM", "WHERE", "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "JOIN",
+    "LEFT", "RIGHT", "INNER", "OUTER", "FULL", "CROSS", "ON", "USING", "UNION", "ALL", "DISTINCT", "FINAL",
+    "PREWHERE", "WITH", "ASC", "DESC", "ASCENDING", "DESCENDING", "NULLS", "GLOBAL", "ARRAY", "EXISTS",
+    "OVER", "PARTITION", "TRUE", "FALSE"
+])
+_UNITS = [
+    "NANOSECOND", "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
+    "YEAR"
+]
+_INTERVAL_UNITS = {u: "toInterval" + u.capitalize() for u in _UNITS}
 # Clause words of CREATE (after the column list), each one or two words.
 _CLAUSES = {
     ("ENGINE",): "engine", ("PARTITION", "BY"): "partition_key", ("PRIMARY", "KEY"): "primary_key",
@@ -69,12 +76,19 @@ _CLAUSES = {
     ("POPULATE",): "populate", ("EMPTY",): "empty", ("DEFINER",): "definer", ("SQL", "SECURITY"): "security",
     ("REFRESH",): "refresh", ("APPEND",): "append",
 }
-_COLUMN_WORDS = frozenset(["DEFAULT", "MATERIALIZED", "ALIAS", "EPHEMERAL", "NULL", "NOT", "COMMENT", "CODEC", "TTL", "STATISTICS", "SETTINGS", "PRIMARY", "AUTO_INCREMENT"])
-_AFTER_DEFAULT = frozenset(["COMMENT", "CODEC", "TTL", "STATISTICS", "SETTINGS", "PRIMARY"])
+_COLUMN_WORDS = frozenset([
+    "DEFAULT", "MATERIALIZED", "ALIAS", "EPHEMERAL", "NULL", "NOT", "COMMENT", "CODEC", "TTL", "STATISTICS",
+    "SETTINGS", "PRIMARY", "AUTO_INCREMENT"
+])
+_AFTER_DEFAULT = frozenset([
+    "COMMENT", "CODEC", "TTL", "STATISTICS", "SETTINGS", "PRIMARY"
+])
 # Functions ClickHouse refuses in a partition key ("Expression must be deterministic").
-NONDETERMINISTIC = frozenset(
-    ["now", "now64", "nowinblock", "nowinblock64", "today", "yesterday", "current_timestamp", "localtimestamp", "utc_timestamp", "uptime", "rownumberinblock", "rownumberinallblocks", "blocknumber", "hostname", "fqdn", "serveruuid"]
-)
+NONDETERMINISTIC = frozenset([
+    "now", "now64", "nowinblock", "nowinblock64", "today", "yesterday", "current_timestamp", "localtimestamp",
+    "utc_timestamp", "uptime", "rownumberinblock", "rownumberinallblocks", "blocknumber", "hostname", "fqdn",
+    "serveruuid", "currentdatabase", "version", "timezone"
+])
 _NONDETERMINISTIC_PREFIXES = ("rand", "generateuuid", "generatesnowflake", "generateserial")
 
 
@@ -302,7 +316,10 @@ def _type_text(dtype: Any) -> str:
     return f"{family}({', '.join(_param(p) for p in params)})"
 
 
-_INTEGERS = frozenset(["TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UMEDIUMINT", "UINT", "UBIGINT", "INT128", "UINT128", "INT256", "UINT256"])
+_INTEGERS = frozenset([
+    "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UMEDIUMINT", "UINT",
+    "UBIGINT", "INT128", "UINT128", "INT256", "UINT256"
+])
 _DECIMAL_PRECISION_BY_KIND = {"DECIMAL32": 9, "DECIMAL64": 18, "DECIMAL128": 38, "DECIMAL256": 76}
 
 

@@ -255,3 +255,27 @@ def test_another_repository_agrees(backend: EmbeddedBackend) -> None:
     assert not live.ok and not static.ok
     for live_source, static_source in zip(live.sources, static.sources):
         agree(live_source, static_source, config)
+
+
+NONDETERMINISTIC_CALLS = [
+    "now()", "now64()", "nowInBlock()", "today()", "yesterday()", "UTC_timestamp()", "uptime()", "rowNumberInBlock()",
+    "rowNumberInAllBlocks()", "blockNumber()", "hostName()", "FQDN()", "serverUUID()", "rand()", "rand32()", "rand64()",
+    "randConstant()", "randomString(3)", "generateUUIDv4()", "generateUUIDv7()", "generateSnowflakeID()",
+    "currentDatabase()", "version()", "timezone()", "NOW()",
+]
+
+
+def test_every_partition_key_static_calls_nondeterministic_is_refused_by_the_engine(backend: EmbeddedBackend) -> None:
+    from chconform.sources import split_statements
+    from chconform.static import parse_definition
+
+    instance = backend.instance()
+    try:
+        for k, call in enumerate(NONDETERMINISTIC_CALLS):
+            sql = f"CREATE TABLE t{k} (d Date) ENGINE = MergeTree PARTITION BY ({call}, d) ORDER BY d"
+            assert parse_definition(split_statements(sql)[0]).nondeterministic, call
+            with pytest.raises(EngineError, match="must be deterministic"):
+                instance.execute(sql)
+        instance.execute("CREATE TABLE ok (d Date) ENGINE = MergeTree PARTITION BY (toYYYYMM(d), d) ORDER BY d")
+    finally:
+        instance.close()
