@@ -234,3 +234,14 @@ def test_a_drifted_copy_of_the_repository_conforms_after_write(tmp_path: Path) -
     assert restored.count("tickets_left Nullable(UInt32),") == original.count("tickets_left Nullable(UInt32),")
     assert "DROP TABLE IF EXISTS zakaz.fact_qtickets_inventory;\nCREATE TABLE IF NOT EXISTS zakaz.fact_qtickets_inventory\n" \
         in restored
+
+
+def test_write_exits_1_when_findings_remain_that_sync_does_not_fix(tmp_path: Path) -> None:
+    view = "CREATE OR REPLACE VIEW zakaz.v AS SELECT event_id FROM zakaz.dim_events"
+    config = make_config(tmp_path, {"d.sql": ("CREATE DATABASE IF NOT EXISTS zakaz;\n" + STALE + ";\n"
+                                              + view.replace("SELECT event_id", "SELECT city") + ";\n").encode()},
+                         {"d.sql": "dump"})
+    (tmp_path / "canon.sql").write_text(CANON + view + ";\n", encoding="utf-8")
+    code, out, _ = sync(config, "--write")
+    assert code == 1 and "sync: wrote d.sql" in out
+    assert "d.sql:10  zakaz.v  view_query" in out and "Schema validation FAILED" in out
