@@ -260,7 +260,7 @@ class _Unreadable(Exception):
     """A type sqlglot parsed without keeping its spelling (e.g. Variant's members)."""
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def canonical_type(text: str) -> str:
     """The type name ClickHouse reports for a type spelling, as far as sqlglot knows the aliases.
 
@@ -427,7 +427,7 @@ def parse_definition(stmt: Statement, source: str = "") -> Definition:
     return replace(core, source=source, line=stmt.line)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=16384)
 def _definition(text: str, kind: str, target: str | None, span: tuple[int, int] | None) -> Definition:
     """Cached by statement text: every copy of a key table in every file is read once."""
     stmt = Statement(text, 1, 1, 0, len(text), kind, target, span)
@@ -944,7 +944,7 @@ class _ScopeShape:
     lambdas: frozenset[str]
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=16384)
 def _query_shape(query: str) -> tuple[frozenset[str], tuple[_ScopeShape, ...]]:
     """Parse a view's query once (the same view text recurs in many files) into its scopes."""
     import sqlglot
