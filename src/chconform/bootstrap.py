@@ -28,7 +28,8 @@ from .errors import (
 )
 from .policy import gate
 from .rules import role_findings
-from .sources import Source, Statement, read_source, tokenize
+from .safety import Destructive, classify_destructive, destructive_actions
+from .sources import Source, Statement, read_source
 
 __all__ = [
     "TARGETS",
@@ -285,45 +286,23 @@ def open_target(target: Target, log: Callable[[str], None] = lambda _: None, sta
 # --- destructive statements ------------------------------------------------------------------
 
 
-def _classifier() -> tuple[Callable[[Statement], str | None], str]:
-    """The shared classifier when present (chconform.safety); otherwise DROP/TRUNCATE by statement kind."""
-    try:
-        from .safety import classify_destructive  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return _by_kind, ("chconform.safety is not available: destructive statements recognised by kind only "
-                          "(DROP, TRUNCATE, CREATE OR REPLACE TABLE, ALTER … DROP/DELETE/CLEAR/MODIFY)")
-    return classify_destructive, ""  # type: ignore[no-any-return,unused-ignore]
-
-
-_ALTER_LOSSES = ("DROP", "DELETE", "CLEAR", "MODIFY")
-
-
-def _by_kind(stmt: Statement) -> str | None:
-    """The fallback classifier: the statement kinds that can lose rows or values."""
-    labels = {"drop_table": "DROP TABLE", "drop_database": "DROP DATABASE", "truncate": "TRUNCATE"}
-    if stmt.kind == "create_table" and stmt.or_replace:
-        return "CREATE OR REPLACE TABLE"
-    if stmt.kind == "alter":
-        words = {t.upper for t in tokenize(stmt.text) if t.kind == "word"}
-        found = [w for w in _ALTER_LOSSES if w in words]
-        return f"ALTER … {'/'.join(found)}" if found else None
-    return labels.get(stmt.kind)
-
-
 def destructive_reason(stmt: Statement) -> str | None:
-    """Why the statement may destroy data, or None."""
-    return _classifier()[0](stmt)
+    """Why the statement may destroy data (chconform.safety's classifier), or None."""
+    return classify_destructive(stmt)
 
 
-def _affected(session: Session, stmt: Statement) -> list[str] | None:
-    """Tables whose rows the statement could destroy; None when it cannot be told."""
-    if not stmt.target:
-        return None
-    if stmt.kind == "drop_database":
-        db = stmt.target.rsplit(".", 1)[-1]
-        rows = session.query(f"SELECT name FROM system.tables WHERE database = {sql_string(db)} ORDER BY name")
-        return [f"{db}.{r['name']}" for r in rows]
-    return [stmt.target]
+def _affected(session: Session, actions: list[Destructive]) -> list[str] | None:
+    """Tables whose rows the actions could destroy; None when one of them names no table."""
+    tables: list[str] = []
+    for action in actions:
+        if action.kind == "drop_database":
+            rows = session.query(f"SELECT name FROM system.tables WHERE database = {sql_string(action.target)} ORDER BY name")
+            tables.extend(f"{action.target}.{r['name']}" for r in rows)
+        elif "." in action.target and "?" not in action.target:
+            tables.append(action.target)
+        else:
+            return None
+    return list(dict.fromkeys(tables))
 
 
 def rows_held(session: Session, fqn: str) -> int:
@@ -335,9 +314,13 @@ def rows_held(session: Session, fqn: str) -> int:
     return int(session.query(f"SELECT count() AS n FROM {sql_ident(fqn)}")[0]["n"])
 
 
-def refusal(session: Session, stmt: Statement, reason: str) -> str | None:
-    """The refusal message if the statement would destroy rows, else None."""
-    tables = _affected(session, stmt)
+def refusal(session: Session, stmt: Statement) -> str | None:
+    """The refusal message if the statement would destroy rows that exist now, else None."""
+    actions = destructive_actions(stmt)
+    if not actions:
+        return None
+    reason = "; ".join(a.detail for a in actions)
+    tables = _affected(session, actions)
     if tables is None:
         return f"{reason}: cannot tell which table it touches, so its rows cannot be counted; pass --allow-destructive"
     holding = [(t, n) for t in tables if (n := rows_held(session, t)) > 0]
@@ -417,12 +400,11 @@ def apply_plan(
     log: Callable[[StepOutcome], None] = lambda _: None,
 ) -> list[StepOutcome]:
     """Run the plan in order; a dead engine stops the run and the rest is `not_run`."""
-    classify, _ = _classifier()
     outcomes: list[StepOutcome] = []
     alive = True
     for source, stmt in plan:
         if alive:
-            outcome = _apply_one(session, source, stmt, access_control, allow_destructive, timeout_s, classify)
+            outcome = _apply_one(session, source, stmt, access_control, allow_destructive, timeout_s)
             alive = not outcome.detail.startswith(_LOST)
         else:
             outcome = StepOutcome(source.path, stmt.line, stmt.first_line, "not_run", "the engine stopped earlier")
@@ -438,7 +420,6 @@ def _apply_one(
     access_control: bool,
     allow_destructive: bool,
     timeout_s: float,
-    classify: Callable[[Statement], str | None],
 ) -> StepOutcome:
     verdict = gate(stmt, access_control)
     if verdict.action == "skip":
@@ -447,9 +428,8 @@ def _apply_one(
         return StepOutcome(source.path, stmt.line, stmt.first_line, "refused", verdict.reason)
     started = time.monotonic()
     try:
-        reason = classify(stmt)
-        if reason and not allow_destructive:
-            refused = refusal(session, stmt, reason)
+        if not allow_destructive:
+            refused = refusal(session, stmt)
             if refused:
                 return StepOutcome(source.path, stmt.line, stmt.first_line, "refused", refused,
                                    round(time.monotonic() - started, 3))
@@ -472,9 +452,6 @@ def run_bootstrap(
     """Open the target, apply the plan, log every statement as it finishes."""
     started = time.monotonic()
     plan, notes = bootstrap_plan(config, access_source)
-    _, degraded = _classifier()
-    if degraded:
-        notes.append(f"note: {degraded}")
     session = open_target(target, write, timeout_s=config.timeout_s)
     try:
         write(f"chconform bootstrap: target {target.label()}, ClickHouse {session.version}")

@@ -39,6 +39,7 @@ from .bootstrap import (
 )
 from .config import Config
 from .errors import ChconformError, EngineError
+from .safety import guard_path, project_roots
 
 __all__ = [
     "BEGIN_MARK",
@@ -364,9 +365,14 @@ def git_state(repo: Path) -> GitState:
     return GitState(commit, branch, tuple(ln for ln in status.stdout.splitlines() if ln.strip()))
 
 
-def guard_removal(path: Path, repo: Path) -> Path:
-    """The resolved path if evidence may delete it: inside the repository, not the repository, no tracked files."""
-    resolved, root = path.resolve(), repo.resolve()
+def guard_removal(path: Path, repo: Path, allowed: tuple[Path, ...]) -> Path:
+    """The resolved path if evidence may delete it: one of the project's own directories (`allowed`, checked by
+    chconform.safety.guard_path), inside the repository, not the repository itself, holding no tracked file."""
+    root = repo.resolve()
+    try:
+        resolved = guard_path(path, allowed)
+    except ChconformError as exc:
+        raise UnsafePath(str(exc)) from None
     if resolved == root or not resolved.is_relative_to(root):
         raise UnsafePath(f"refusing to remove {path}: not inside the repository {root}")
     tracked = subprocess.run(["git", "-C", str(root), "ls-files", "--", str(resolved)], capture_output=True, text=True,
@@ -374,14 +380,7 @@ def guard_removal(path: Path, repo: Path) -> Path:
     if tracked.returncode == 0 and tracked.stdout.strip():
         first = tracked.stdout.splitlines()[0]
         raise UnsafePath(f"refusing to remove {_relative(resolved, root)}: it holds files tracked by git ({first})")
-    try:
-        from .safety import guard_path  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return resolved
-    try:
-        return Path(guard_path(resolved, [root]))
-    except (ChconformError, ValueError, PermissionError) as exc:
-        raise UnsafePath(f"refusing to remove {path}: {exc}") from None
+    return resolved
 
 
 def _remove_tree(path: Path) -> None:
@@ -462,10 +461,12 @@ def _clean(run: _Run) -> Row:
         else:
             lines.append(f"docker compose down not needed: {why}")
     problems = []
-    for path in (run.target.data_dir, run.config.root / "logs"):
+    clickhouse_logs = run.config.root / "logs"
+    allowed = (*project_roots(run.repo, run.target.data_dir), clickhouse_logs)
+    for path in (run.target.data_dir, clickhouse_logs):
         shown = _relative(path, run.repo)
         try:
-            safe = guard_removal(path, run.repo)
+            safe = guard_removal(path, run.repo, allowed)
         except UnsafePath as exc:
             problems.append(str(exc))
             lines.append(f"REFUSED {exc}")

@@ -163,11 +163,18 @@ def test_guard_refuses_paths_outside_the_repository(tmp_path: Path) -> None:
     repo.mkdir()
     outside.mkdir()
     with pytest.raises(UnsafePath, match="not inside the repository"):
-        guard_removal(outside, repo)
+        guard_removal(outside, repo, (outside,))  # even when the configuration names it as the data directory
     with pytest.raises(UnsafePath, match="not inside the repository"):
-        guard_removal(repo / ".." / "elsewhere", repo)
+        guard_removal(repo / ".." / "elsewhere", repo, (outside,))
     with pytest.raises(UnsafePath, match="not inside the repository"):
-        guard_removal(repo, repo)
+        guard_removal(repo, repo, (repo,))
+
+
+def test_guard_refuses_what_is_not_one_of_the_project_directories(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    with pytest.raises(UnsafePath, match="outside the project's own data, log and temporary directories"):
+        guard_removal(repo / "src", repo, (repo / "infra" / "clickhouse" / "data",))
 
 
 def test_guard_refuses_a_symlink_that_leads_outside(tmp_path: Path) -> None:
@@ -175,8 +182,8 @@ def test_guard_refuses_a_symlink_that_leads_outside(tmp_path: Path) -> None:
     repo.mkdir()
     outside.mkdir()
     (repo / "data").symlink_to(outside)
-    with pytest.raises(UnsafePath, match="not inside the repository"):
-        guard_removal(repo / "data", repo)
+    with pytest.raises(UnsafePath):
+        guard_removal(repo / "data", repo, (repo / "data",))
 
 
 def test_guard_refuses_a_directory_with_tracked_files(tmp_path: Path) -> None:
@@ -184,5 +191,6 @@ def test_guard_refuses_a_directory_with_tracked_files(tmp_path: Path) -> None:
     repo.mkdir()
     _git_repo(repo)
     with pytest.raises(UnsafePath, match="tracked by git"):
-        guard_removal(repo / "tracked", repo)
-    assert guard_removal(repo / "infra" / "data", repo) == (repo / "infra" / "data").resolve()
+        guard_removal(repo / "tracked", repo, (repo / "tracked",))
+    data = repo / "infra" / "data"
+    assert guard_removal(data, repo, (data,)) == data.resolve()
