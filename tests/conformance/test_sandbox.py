@@ -1,0 +1,327 @@
+"""Hostile SQL against the real embedded engine: every attack of issue 6 is refused or contained.
+
+Each attack runs on a fresh instance with evidence it can leave behind: a
+secret file outside the worker (read?), a directory to write into (written?),
+a command that would touch a file (executed?), a TCP listener (connected?), a
+directory to move in (moved?), a Python variable of this process (seen?).
+  * with every layer on, each attack is refused by the gate or contained;
+  * each layer on its own stops the attacks it is meant to stop (its own error);
+  * with every layer off the same attacks do leave evidence, so the probes work.
+Ordinary Zakaz DDL still runs: `chconform check` on the repository passes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from chconform.backends.embedded import EmbeddedBackend, Hardening
+from chconform.cli import run
+from chconform.errors import EngineError
+from chconform.run import run_check
+from chconform.config import load_config
+from chconform.report import render_json, render_text
+from tests.reliability import normalise, record
+
+pytestmark = pytest.mark.engine
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = f"chconform-secret-{uuid.uuid4().hex[:12]}"
+# A variable of the calling process: Python(...) in SQL must not reach it.
+chconform_caller_secret = {"a": [SECRET]}
+
+ATTACKS: dict[str, tuple[str, list[str]]] = {
+    "read_file_table": ("read a host file with the file() table function",
+                        ["SELECT * FROM file('{secret}', 'LineAsString')"]),
+    "read_file_scalar": ("read a host file with the scalar file()", ["SELECT file('{secret}') AS f"]),
+    "read_etc_hostname": ("the issue's own example: SELECT file('/etc/hostname')", ["SELECT file('/etc/hostname') AS f"]),
+    "read_overlay": ("read a host file as a table of the default database", ["SELECT * FROM `{secret}`"]),
+    "read_engine_file": ("a File-engine table over a host file",
+                         ["CREATE TABLE ef (s String) ENGINE = File(LineAsString, '{secret}')", "SELECT * FROM ef"]),
+    "read_in_values": ("file() evaluated inside INSERT … VALUES",
+                       ["CREATE TABLE vf (s String) ENGINE = Memory", "INSERT INTO vf VALUES (file('{secret}'))",
+                        "SELECT * FROM vf"]),
+    "read_template_setting": ("a SET naming a file the output format reads",
+                              ["SET format_template_resultset = '{template}'", "SET format_template_row = '{row}'",
+                               "SELECT 1 AS x FORMAT Template"]),
+    "write_insert_function": ("write a host file with INSERT INTO FUNCTION file()",
+                              ["INSERT INTO FUNCTION file('{out}/written.tsv', 'TSV', 'a String') VALUES ('x')"]),
+    "write_outfile": ("write a host file with INTO OUTFILE", ["SELECT 1 INTO OUTFILE '{out}/outfile.txt'"]),
+    "write_disk_setting": ("a table on a custom disk outside the engine",
+                           ["CREATE TABLE dk (a UInt8) ENGINE = MergeTree ORDER BY a "
+                            "SETTINGS disk = disk(type = local, path = '{out}/disk/')"]),
+    "exec_dictionary": ("run a command from a dictionary with SOURCE(EXECUTABLE)",
+                        ["CREATE DATABASE IF NOT EXISTS z",
+                         "CREATE DICTIONARY z.dx (k UInt64, v String) PRIMARY KEY k SOURCE(EXECUTABLE("
+                         "COMMAND 'touch {out}/executed; printf \"1\\\\tx\\\\n\"' FORMAT TabSeparated)) "
+                         "LAYOUT(FLAT()) LIFETIME(0)",
+                         "SELECT dictGet('z.dx', 'v', toUInt64(1)) AS v"]),
+    "network_url": ("reach the network with url()", ["SELECT * FROM url('http://127.0.0.1:{port}/', 'LineAsString')"]),
+    "network_http_dictionary": ("reach the network from a dictionary with SOURCE(HTTP)",
+                                ["CREATE DATABASE IF NOT EXISTS z",
+                                 "CREATE DICTIONARY z.dh (k UInt64, v String) PRIMARY KEY k SOURCE(HTTP("
+                                 "URL 'http://127.0.0.1:{port}/' FORMAT TabSeparated)) LAYOUT(FLAT()) LIFETIME(0)",
+                                 "SELECT dictGet('z.dh', 'v', toUInt64(1)) AS v"]),
+    "network_remote": ("reach another server with remote()", ["SELECT * FROM remote('127.0.0.1:{port}', system.one)"]),
+    "attach_from_path": ("move a host directory into the engine with ATTACH … FROM",
+                         ["CREATE DATABASE IF NOT EXISTS z",
+                          "ATTACH TABLE z.moved FROM '{victim}' (s String) ENGINE = MergeTree ORDER BY s",
+                          "ATTACH TABLE z.here FROM '.' (s String) ENGINE = MergeTree ORDER BY s"]),
+    "python_variable": ("read a Python variable of the caller with Python()",
+                        ["SELECT * FROM Python(chconform_caller_secret)"]),
+    "hang_sleep": ("hang with sleepEachRow", ["SELECT sleepEachRow(0.5) FROM numbers(1000) SETTINGS max_block_size = 1"]),
+    "hang_numbers": ("hang with numbers(1e12)", ["SELECT sum(number) FROM numbers(1e12)"]),
+    "lift_timeout": ("lift the time limit with SET", ["SET max_execution_time = 100000",
+                                                      "SELECT getSetting('max_execution_time') AS m"]),
+    "system_shutdown": ("stop the engine with SYSTEM SHUTDOWN", ["SYSTEM SHUTDOWN", "SELECT 'alive' AS a"]),
+    "kill_query": ("stop other queries with KILL", ["KILL QUERY WHERE 1"]),
+}
+
+LAYERS = {
+    "all": Hardening(),
+    "none": Hardening(gate=False, privileges=False, constraints=False, landlock=False),
+    "gate": Hardening(gate=True, privileges=False, constraints=False, landlock=False),
+    "privileges": Hardening(gate=False, privileges=True, constraints=False, landlock=False),
+    "constraints": Hardening(gate=False, privileges=False, constraints=True, landlock=False),
+    "landlock": Hardening(gate=False, privileges=False, constraints=False, landlock=True),
+    "process": Hardening(gate=False, privileges=False, constraints=False, landlock=False),
+}
+TIMEOUT_S = 3.0  # the engine's max_execution_time, and the wall clock (twice that) per statement
+# With every layer on, the gate refuses all but these, which the engine itself contains:
+FULLY_HARDENED = {"hang_sleep": "TIMEOUT_EXCEEDED", "hang_numbers": "TIMEOUT_EXCEEDED",  # max_execution_time
+                  "lift_timeout": "SETTING_CONSTRAINT_VIOLATION",  # <max> constraint
+                  "read_overlay": "UNKNOWN_TABLE"}  # the default database is plain Atomic, not the file overlay
+# What each layer alone must stop, and how it says so (a substring of the error name or message).
+STOPS: dict[str, dict[str, str]] = {
+    "gate": {name: "REFUSED" for name in ATTACKS if name not in FULLY_HARDENED},
+    "privileges": {name: "ACCESS_DENIED" for name in (
+        "read_file_table", "read_engine_file", "write_insert_function", "network_url", "network_remote",
+        "system_shutdown")},
+    "constraints": {"read_template_setting": "SETTING_CONSTRAINT_VIOLATION", "lift_timeout": "SETTING_CONSTRAINT_VIOLATION",
+                    "python_variable": "FUNCTION_NOT_ALLOWED", "hang_numbers": "TIMEOUT_EXCEEDED",
+                    "hang_sleep": "TIMEOUT_EXCEEDED"},
+    "landlock": {"read_file_table": "Permission denied", "read_file_scalar": "Permission denied",
+                 "read_etc_hostname": "Permission denied", "read_engine_file": "Permission denied",
+                 "read_in_values": "Permission denied", "read_template_setting": "Permission denied",
+                 "write_insert_function": "Permission denied", "write_outfile": "Permission denied",
+                 "write_disk_setting": "", "exec_dictionary": "CHILD_WAS_NOT_EXITED_NORMALLY",
+                 "network_url": "", "network_http_dictionary": "", "network_remote": "Permission denied"},
+    # own process, own directories, wall clock: contained with every other layer off
+    "process": {"python_variable": "PY_OBJECT_NOT_FOUND", "read_overlay": "UNKNOWN_TABLE",
+                "attach_from_path": "PATH_ACCESS_DENIED", "hang_numbers": "TIMEOUT", "system_shutdown": "ENGINE_CRASHED"},
+}
+# With every layer off these do leave evidence: the probes can see an escape.
+ESCAPES = ["read_file_table", "read_file_scalar", "read_engine_file", "read_in_values", "read_template_setting",
+           "write_insert_function", "write_outfile", "write_disk_setting", "exec_dictionary", "network_url",
+           "network_remote", "lift_timeout"]
+
+
+@dataclass
+class Probe:
+    """Everything an escape could leave behind."""
+
+    root: Path
+    hostname: str
+    port: int = 0
+    hits: list[int] = field(default_factory=list)
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def victim(self) -> Path:
+        return self.root / "victim"
+
+    def values(self) -> dict[str, str]:
+        return {"secret": str(self.root / "secret.txt"), "out": str(self.out), "port": str(self.port),
+                "victim": str(self.victim), "template": str(self.root / "template.txt"), "row": str(self.root / "row.txt")}
+
+    def evidence(self, replies: list[str]) -> list[str]:
+        found = []
+        text = "\n".join(replies)
+        if SECRET in text:
+            found.append("read the secret")
+        if self.hostname and any(self.hostname in r for r in replies):
+            found.append("read /etc/hostname")
+        if any(self.out.iterdir()):
+            found.append(f"wrote {sorted(p.name for p in self.out.iterdir())}")
+        if not (self.victim / "keep.txt").is_file():
+            found.append("moved the victim directory")
+        if self.hits:
+            found.append(f"{len(self.hits)} TCP connection(s)")
+        if any('"m":100000' in r for r in replies):
+            found.append("lifted the time limit")
+        return found
+
+
+@pytest.fixture
+def probe(tmp_path: Path) -> Iterator[Probe]:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "keep.txt").write_text("keep me\n")
+    (tmp_path / "secret.txt").write_text(SECRET + "\n")
+    (tmp_path / "template.txt").write_text(SECRET + " ${data}")
+    (tmp_path / "row.txt").write_text("${x:CSV}")
+    try:
+        hostname = Path("/etc/hostname").read_text().strip()
+    except OSError:
+        hostname = ""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    p = Probe(tmp_path, hostname if len(hostname) >= 3 else "", server.getsockname()[1])
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            p.hits.append(1)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield p
+    server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+    server.close()
+    thread.join()
+
+
+_BACKENDS: dict[str, EmbeddedBackend] = {}
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[dict[str, EmbeddedBackend]]:
+    yield _BACKENDS
+    for backend in _BACKENDS.values():
+        backend.close()
+    _BACKENDS.clear()
+
+
+def backend_for(backends: dict[str, EmbeddedBackend], layer: str) -> EmbeddedBackend:
+    if layer not in backends:
+        backends[layer] = EmbeddedBackend(prestart=False, hardening=LAYERS[layer], timeout_s=TIMEOUT_S)
+    return backends[layer]
+
+
+@dataclass
+class Attempt:
+    replies: list[str]
+    errors: list[EngineError]
+    evidence: list[str]
+
+    def shown(self) -> str:
+        return (f"evidence: {self.evidence}\nerrors: {[f'{e.name}: {e.message[:200]}' for e in self.errors]}\n"
+                f"replies: {[r[:200] for r in self.replies]}")
+
+    def outcome(self, probe: Probe) -> str:
+        first = self.errors[0] if self.errors else None
+        text = f"{first.name}: {first.message}" if first else "ran"
+        return normalise(text, probe.root)
+
+
+def attempt(backend: EmbeddedBackend, name: str, probe: Probe) -> Attempt:
+    """Run the attack's statements in order on a fresh instance; a dead engine ends the attempt."""
+    replies: list[str] = []
+    errors: list[EngineError] = []
+    instance = backend.instance()
+    try:
+        for sql in ATTACKS[name][1]:
+            text = sql.format(**probe.values())
+            try:
+                replies.append(instance.worker.call({"sql": text, "fmt": "JSONEachRow"}, 2 * TIMEOUT_S, "attack"))
+            except EngineError as exc:
+                errors.append(exc)
+                if exc.name in ("TIMEOUT", "ENGINE_CRASHED"):
+                    break
+    finally:
+        instance.close()
+    return Attempt(replies, errors, probe.evidence(replies))
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_every_attack_is_refused_or_contained(name: str, probe: Probe, backends: dict[str, EmbeddedBackend]) -> None:
+    result = attempt(backend_for(backends, "all"), name, probe)
+    assert result.evidence == [], result.shown()
+    assert result.errors, result.shown()
+    assert result.errors[0].name == FULLY_HARDENED.get(name, "REFUSED"), result.shown()
+    record("hostile statement", name, ATTACKS[name][0], result.outcome(probe), ATTACKS)
+
+
+LAYER_CASES = sorted((layer, name) for layer, names in STOPS.items() for name in names)
+
+
+@pytest.mark.parametrize(("layer", "name"), LAYER_CASES, ids=[f"{lay}-{n}" for lay, n in LAYER_CASES])
+def test_each_layer_alone_stops_its_attacks(layer: str, name: str, probe: Probe,
+                                            backends: dict[str, EmbeddedBackend]) -> None:
+    result = attempt(backend_for(backends, layer), name, probe)
+    assert result.evidence == [], result.shown()
+    assert result.errors, result.shown()
+    signature = STOPS[layer][name]
+    assert any(signature in f"{e.name}: {e.message}" for e in result.errors), result.shown()
+    record("layer alone", f"{layer}: {name}", ATTACKS[name][0], result.outcome(probe),
+           [f"{lay}: {n}" for lay, n in LAYER_CASES])
+
+
+@pytest.mark.parametrize("name", ESCAPES)
+def test_without_the_layers_the_probes_see_the_escape(name: str, probe: Probe,
+                                                      backends: dict[str, EmbeddedBackend]) -> None:
+    result = attempt(backend_for(backends, "none"), name, probe)
+    assert result.evidence, result.shown()
+
+
+def test_sandbox_is_reported_and_landlock_is_in_force_where_the_kernel_has_it(
+        backends: dict[str, EmbeddedBackend]) -> None:
+    backend = backend_for(backends, "all")
+    assert backend.sandbox in ("landlock", "none")
+    if backend.sandbox == "none":
+        assert backend.sandbox_detail, "a missing sandbox is never silent: the reason is given"
+    else:
+        assert "Landlock ABI" in backend.sandbox_detail and "no exec" in backend.sandbox_detail
+    off = backend_for(backends, "gate")
+    assert off.sandbox == "none" and "not requested" in off.sandbox_detail
+
+
+def test_the_run_says_which_sandbox_in_text_and_json(backends: dict[str, EmbeddedBackend]) -> None:
+    config = load_config(REPO / "pyproject.toml")
+    backend = backend_for(backends, "gate")  # Landlock off: the run must say "none", never stay silent
+    result = run_check(config, backend, jobs=1, only=[config.canonical])
+    assert result.sandbox == "none"
+    assert json.loads(render_json(result))["sandbox"] == "none"
+    assert ", sandbox none" in render_text(result).splitlines()[0]
+
+
+def test_ordinary_zakaz_ddl_still_runs_fully_hardened() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["check", "--config", str(REPO / "pyproject.toml"), "--format", "json", "--jobs", "2"], out, err)
+    report = json.loads(out.getvalue())
+    assert code == 0, out.getvalue() + err.getvalue()
+    assert report["ok"] and report["sandbox"] == EmbeddedBackend(prestart=False).sandbox
+    refused = [e for s in report["sources"] for e in s["errors"] if e["name"] == "REFUSED"]
+    assert refused == []
+
+
+def test_a_worker_environment_holds_no_secret_of_the_caller(monkeypatch: pytest.MonkeyPatch,
+                                                            backends: dict[str, EmbeddedBackend]) -> None:
+    monkeypatch.setenv("CLICKHOUSE_PASSWORD", SECRET)
+    backend = EmbeddedBackend(prestart=False, hardening=LAYERS["none"])
+    instance = backend.instance()
+    try:
+        environ = Path(f"/proc/{instance.worker.proc.pid}/environ").read_bytes().decode(errors="replace")
+    finally:
+        instance.close()
+        backend.close()
+    assert SECRET not in environ
+    assert "CLICKHOUSE_PASSWORD" not in environ
+    assert os.environ["CLICKHOUSE_PASSWORD"] == SECRET
