@@ -7,6 +7,7 @@ and every statement keeps the line and column where it starts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,12 @@ def _looks_mojibake(line: str) -> bool:
     return latin >= 3 or cyr >= 2
 
 
+# Character classes of the lexer's simple runs (this scans characters; it does not parse SQL).
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[\w$\u0080-\U0010ffff]+")
+_NUMBER = re.compile(r"[\w.]+")
+
+
 def tokenize(text: str) -> list[Token]:
     """Lex ClickHouse SQL into tokens; unterminated quotes/comments raise SourceError."""
     tokens: list[Token] = []
@@ -123,8 +130,7 @@ def tokenize(text: str) -> list[Token]:
         ch = text[i]
         start = i
         if ch.isspace():
-            while i < n and text[i].isspace():
-                i += 1
+            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
             tokens.append(Token("space", text[start:i], start))
         elif text.startswith("--", i) or (ch == "#" and (text.startswith("#!", i) or text.startswith("# ", i))):
             j = text.find("\n", i)
@@ -132,13 +138,14 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("comment", text[start:i], start))
         elif text.startswith("/*", i):
             depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
+            while depth:
+                close, opening = text.find("*/", i), text.find("/*", i)
+                if close < 0:
+                    break
+                if 0 <= opening < close:
+                    depth, i = depth + 1, opening + 2
                 else:
-                    i += 1
+                    depth, i = depth - 1, close + 2
             if depth:
                 raise _unterminated(text, start, "comment /*", "close it with */")
             tokens.append(Token("comment", text[start:i], start))
@@ -152,12 +159,10 @@ def tokenize(text: str) -> list[Token]:
             i = j
             tokens.append(Token("string", text[start:i], start))
         elif ch.isalpha() or ch == "_" or ch == "$" or ord(ch) > 127:
-            while i < n and (text[i].isalnum() or text[i] in "_$" or ord(text[i]) > 127):
-                i += 1
+            i = _WORD.match(text, i).end()  # type: ignore[union-attr]
             tokens.append(Token("word", text[start:i], start))
         elif ch.isdigit():
-            while i < n and (text[i].isalnum() or text[i] in "._"):
-                i += 1
+            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
             tokens.append(Token("number", text[start:i], start))
         else:
             i += 1
@@ -168,16 +173,15 @@ def tokenize(text: str) -> list[Token]:
 def _end_of_quoted(text: str, i: int) -> int:
     quote, i, n = text[i], i + 1, len(text)
     while i < n:
-        c = text[i]
-        if c == "\\":
-            i += 2
-        elif c == quote:
-            if i + 1 < n and text[i + 1] == quote:
-                i += 2
-            else:
-                return i + 1
+        q, b = text.find(quote, i), text.find("\\", i, text.find(quote, i) if text.find(quote, i) >= 0 else n)
+        if b >= 0:
+            i = b + 2
+        elif q < 0:
+            return -1
+        elif q + 1 < n and text[q + 1] == quote:
+            i = q + 2
         else:
-            i += 1
+            return q + 1
     return -1
 
 
@@ -200,16 +204,29 @@ def _unterminated(text: str, start: int, what: str, hint: str) -> SourceError:
     return SourceError(f"line {line}:{col}: unterminated {what}; {hint}")
 
 
+class _Lines:
+    """Line numbers for increasing offsets, counting each newline once (linear in the file size)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def at(self, offset: int) -> tuple[int, int]:
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+
 def split_statements(text: str, database: str = "default") -> list[Statement]:
     """Split on `;` outside quotes and comments; classify each statement."""
     tokens = tokenize(text)
     statements: list[Statement] = []
     current: list[Token] = []
+    lines = _Lines(text)
     for tok in tokens + [Token("punct", ";", len(text))]:
         if tok.kind == "punct" and tok.text == ";":
             code = [t for t in current if t.kind not in ("space", "comment")]
             if code:
-                stmt = _statement(text, code, min(tok.start + 1, len(text)), database)
+                stmt = _statement(text, code, min(tok.start + 1, len(text)), database, lines)
                 if stmt.kind == "use" and stmt.target:
                     database = stmt.target
                 statements.append(stmt)
@@ -219,10 +236,10 @@ def split_statements(text: str, database: str = "default") -> list[Statement]:
     return statements
 
 
-def _statement(text: str, code: list[Token], end: int, database: str) -> Statement:
+def _statement(text: str, code: list[Token], end: int, database: str, lines: _Lines) -> Statement:
     start = code[0].start
     body = text[start : code[-1].start + len(code[-1].text)]
-    line, col = _position(text, start)
+    line, col = lines.at(start)
     kind, name_at, flags = _classify(code)
     target, span = None, None
     if kind == "use" and len(code) > 1:
