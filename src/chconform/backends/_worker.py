@@ -142,6 +142,14 @@ def _param(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+def _drain(conn: Any) -> None:
+    """chDB keeps the partial output of a failed query and prepends it to the next result: flush it here."""
+    try:
+        conn.query("SELECT 1", "TabSeparated")
+    except Exception:  # the session is broken; the next request says so
+        pass
+
+
 def main() -> int:
     workdir = sys.argv[1]
     os.chdir(workdir)
@@ -189,6 +197,8 @@ def main() -> int:
                 result = conn.query(request["sql"], request.get("fmt", "TabSeparated"))
             _write({"ok": result.bytes().decode("utf-8", "replace") if result is not None else ""})
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError
+            if request.get("op") != "parse" and conn is not None:
+                _drain(conn)
             _write({"error": str(exc)})
     if conn is not None:
         conn.close()

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import math
 import os
 import select
 import shutil
@@ -142,7 +141,7 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float) -> dict[s
     settings: dict[str, str] = dict(_ALWAYS_SETTINGS)
     constraints: list[str] = []
     if hardening.constraints:
-        seconds = max(1, math.ceil(timeout_s))
+        seconds = max(1, int(timeout_s * 0.9))  # below the wall clock: the engine stops a query and lives on
         limits = {"max_execution_time": str(seconds), "max_memory_usage": str(hardening.memory_bytes),
                   "max_temporary_data_on_disk_size_for_query": str(hardening.temp_disk_bytes)}
         settings.update({**limits, **_CONST_SETTINGS})
