@@ -20,6 +20,7 @@ never runs. Skips are reported as skipped, never as passed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,17 +29,17 @@ from .errors import SourceError
 from .sources import Statement, Token, split_statements, tokenize
 
 __all__ = [
+    "ALLOWED_ENGINES",
+    "DENIED_CALLS",
+    "HARMLESS_TABLE_FUNCTIONS",
+    "LOCKED_SETTINGS",
+    "REFUSED_SETTINGS",
+    "SKIP_ACCESS",
     "Verdict",
     "gate",
-    "gate_sql",
     "gate_ast",
+    "gate_sql",
     "parse_target",
-    "SKIP_ACCESS",
-    "ALLOWED_ENGINES",
-    "HARMLESS_TABLE_FUNCTIONS",
-    "DENIED_CALLS",
-    "REFUSED_SETTINGS",
-    "LOCKED_SETTINGS",
 ]
 
 SKIP_ACCESS = "access control needs a server (users, roles and grants have no storage in the embedded engine)"
@@ -244,13 +245,13 @@ def _name(tok: Token) -> str:
 
 def _io_clauses(code: list[Token]) -> Verdict:
     words = [t.upper for t in code]
-    for a, b in zip(words, words[1:]):
+    for a, b in itertools.pairwise(words):
         if (a, b) == ("INTO", "OUTFILE"):
             return _refuse("INTO OUTFILE writes a file on the host")
         if (a, b) == ("FROM", "INFILE"):
             return _refuse("FROM INFILE reads a file from the host")
     if words[:1] == ["ATTACH"]:
-        for tok, nxt in zip(code, code[1:]):
+        for tok, nxt in itertools.pairwise(code):
             if tok.upper == "FROM" and nxt.kind == "string":
                 return _refuse(f"ATTACH … FROM {nxt.text} moves host files into the engine")
     return RUN
@@ -390,9 +391,9 @@ def _node(key: str, node: dict[str, Any]) -> Verdict:
         return _refuse("BACKUP and RESTORE read and write outside the engine")
     if node.get("type") == "Function" and name.lower() in DENIED_CALLS:
         return _refuse(_call_reason(name.lower()))
-    if node.get("type") == "Function" and key in ("table_function", "as_table_function"):
-        if name.lower() not in HARMLESS_TABLE_FUNCTIONS:
-            return _refuse(f"table function {name}() is not on the allow-list ({', '.join(sorted(HARMLESS_TABLE_FUNCTIONS))})")
+    table_position = key in ("table_function", "as_table_function")
+    if node.get("type") == "Function" and table_position and name.lower() not in HARMLESS_TABLE_FUNCTIONS:
+        return _refuse(f"table function {name}() is not on the allow-list ({', '.join(sorted(HARMLESS_TABLE_FUNCTIONS))})")
     if node.get("type") == "SetQuery":
         for change in node.get("changes") or []:
             verdict = _setting(str(change.get("name", "")).lower())

@@ -23,13 +23,13 @@ from .errors import ConfigError, SourceError
 from .sources import Source, Statement, Token, tokenize
 
 __all__ = [
-    "guard_path",
-    "project_roots",
     "Destructive",
     "classify_destructive",
     "destructive_actions",
-    "rename_targets",
     "destructive_statements",
+    "guard_path",
+    "project_roots",
+    "rename_targets",
 ]
 
 
@@ -127,9 +127,9 @@ def destructive_actions(stmt: Statement, database: str = "default") -> list[Dest
     if words[:1] == ["DELETE"]:
         name, _ = _qualified(code, 2, database)
         return [Destructive("delete", name, f"DELETE FROM {name}")]
-    if stmt.or_replace or words[:1] == ["REPLACE"]:
-        if stmt.kind in ("create_table", "create_dictionary") or (words[:1] == ["REPLACE"] and "TABLE" in words[:3]):
-            return [Destructive("replace", target, f"CREATE OR REPLACE TABLE {target} (replaces the table and its rows)")]
+    replacing = stmt.or_replace or words[:1] == ["REPLACE"]
+    if replacing and (stmt.kind in ("create_table", "create_dictionary") or "TABLE" in words[:3]):
+        return [Destructive("replace", target, f"CREATE OR REPLACE TABLE {target} (replaces the table and its rows)")]
     if stmt.kind == "rename":
         if words[:1] == ["EXCHANGE"]:
             return [Destructive("rename", new, f"EXCHANGE {old} AND {new} (the two tables swap their rows)")

@@ -26,10 +26,10 @@ import pytest
 
 from chconform.backends.embedded import EmbeddedBackend, Hardening
 from chconform.cli import run
-from chconform.errors import EngineError
-from chconform.run import run_check
 from chconform.config import load_config
+from chconform.errors import EngineError
 from chconform.report import render_json, render_text
+from chconform.run import run_check
 from tests.reliability import normalise, record
 
 pytestmark = pytest.mark.engine
@@ -57,19 +57,19 @@ ATTACKS: dict[str, tuple[str, list[str]]] = {
                               ["INSERT INTO FUNCTION file('{out}/written.tsv', 'TSV', 'a String') VALUES ('x')"]),
     "write_outfile": ("write a host file with INTO OUTFILE", ["SELECT 1 INTO OUTFILE '{out}/outfile.txt'"]),
     "write_disk_setting": ("a table on a custom disk outside the engine",
-                           ["CREATE TABLE dk (a UInt8) ENGINE = MergeTree ORDER BY a "
-                            "SETTINGS disk = disk(type = local, path = '{out}/disk/')"]),
+                           [("CREATE TABLE dk (a UInt8) ENGINE = MergeTree ORDER BY a "
+                            "SETTINGS disk = disk(type = local, path = '{out}/disk/')")]),
     "exec_dictionary": ("run a command from a dictionary with SOURCE(EXECUTABLE)",
                         ["CREATE DATABASE IF NOT EXISTS z",
-                         "CREATE DICTIONARY z.dx (k UInt64, v String) PRIMARY KEY k SOURCE(EXECUTABLE("
+                         ("CREATE DICTIONARY z.dx (k UInt64, v String) PRIMARY KEY k SOURCE(EXECUTABLE("
                          "COMMAND 'touch {out}/executed; printf \"1\\\\tx\\\\n\"' FORMAT TabSeparated)) "
-                         "LAYOUT(FLAT()) LIFETIME(0)",
+                         "LAYOUT(FLAT()) LIFETIME(0)"),
                          "SELECT dictGet('z.dx', 'v', toUInt64(1)) AS v"]),
     "network_url": ("reach the network with url()", ["SELECT * FROM url('http://127.0.0.1:{port}/', 'LineAsString')"]),
     "network_http_dictionary": ("reach the network from a dictionary with SOURCE(HTTP)",
                                 ["CREATE DATABASE IF NOT EXISTS z",
-                                 "CREATE DICTIONARY z.dh (k UInt64, v String) PRIMARY KEY k SOURCE(HTTP("
-                                 "URL 'http://127.0.0.1:{port}/' FORMAT TabSeparated)) LAYOUT(FLAT()) LIFETIME(0)",
+                                 ("CREATE DICTIONARY z.dh (k UInt64, v String) PRIMARY KEY k SOURCE(HTTP("
+                                 "URL 'http://127.0.0.1:{port}/' FORMAT TabSeparated)) LAYOUT(FLAT()) LIFETIME(0)"),
                                  "SELECT dictGet('z.dh', 'v', toUInt64(1)) AS v"]),
     "network_remote": ("reach another server with remote()", ["SELECT * FROM remote('127.0.0.1:{port}', system.one)"]),
     "attach_from_path": ("move a host directory into the engine with ATTACH … FROM",
@@ -325,3 +325,35 @@ def test_a_worker_environment_holds_no_secret_of_the_caller(monkeypatch: pytest.
     assert SECRET not in environ
     assert "CLICKHOUSE_PASSWORD" not in environ
     assert os.environ["CLICKHOUSE_PASSWORD"] == SECRET
+
+
+@pytest.mark.xdist_group("evidence")
+def test_no_password_reaches_a_log_or_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords come only from the environment; `chconform evidence` writes none into logs/ or the report."""
+    import shutil
+    import subprocess
+
+    for key in [k for k in os.environ if k.startswith("CHCONFORM_")]:
+        monkeypatch.delenv(key)
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    repo = tmp_path / "repo"
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, repo / name)
+    (repo / "logs").mkdir(exist_ok=True)
+    password = f"pw-{SECRET}"
+    example = (repo / "infra/clickhouse/.env.example").read_text(encoding="utf-8")
+    (repo / "infra/clickhouse/.env").write_text(example.replace("change-me", password), encoding="utf-8")
+    monkeypatch.setenv("CLICKHOUSE_PASSWORD", password)
+    out, err = io.StringIO(), io.StringIO()
+    run(["evidence", "--config", str(repo / "pyproject.toml"), "--skip", "pytest", "--skip", "docker"], out, err)
+    written = [p for p in (repo / "logs").rglob("*") if p.is_file()]
+    written += [p for p in repo.glob("*.md") if p.is_file()]
+    assert any(p.name == "evidence.md" for p in written), out.getvalue() + err.getvalue()
+    assert (repo / "logs" / "bootstrap_first.log").stat().st_size > 0  # the target was opened with that env file
+    leaked = [str(p.relative_to(repo)) for p in written if password.encode() in p.read_bytes()]
+    assert leaked == []
+    assert password not in out.getvalue() + err.getvalue()
+    assert ".env" in (REPO / ".gitignore").read_text(encoding="utf-8").split()

@@ -18,8 +18,8 @@ def verdict(text: str, access_control: bool = False) -> tuple[str, str]:
 
 ORDINARY = [
     "CREATE DATABASE IF NOT EXISTS zakaz",
-    "CREATE TABLE IF NOT EXISTS zakaz.t (a UInt8, engine String, url String) ENGINE = ReplacingMergeTree ORDER BY a "
-    "SETTINGS index_granularity = 8192",
+    ("CREATE TABLE IF NOT EXISTS zakaz.t (a UInt8, engine String, url String) ENGINE = ReplacingMergeTree ORDER BY a "
+    "SETTINGS index_granularity = 8192"),
     "CREATE TABLE zakaz.l (a UInt8) ENGINE = Log",
     "CREATE TABLE zakaz.b (a UInt8) ENGINE = Buffer(zakaz, t, 1, 10, 100, 10000, 1000000, 10000000, 100000000)",
     "CREATE MATERIALIZED VIEW zakaz.mv TO zakaz.t AS SELECT a, 'x' AS engine FROM zakaz.src",
@@ -27,10 +27,10 @@ ORDINARY = [
     "CREATE VIEW zakaz.v AS SELECT name, engine FROM system.tables WHERE engine = 'MergeTree'",
     "CREATE OR REPLACE VIEW zakaz.v AS SELECT format('{}-{}', a, b) AS s FROM zakaz.t",
     "CREATE FUNCTION plus_one AS (x) -> x + 1",
-    "CREATE DICTIONARY zakaz.d (k UInt64, v String) PRIMARY KEY k SOURCE(CLICKHOUSE(TABLE 'src' DB 'zakaz')) "
-    "LAYOUT(FLAT()) LIFETIME(0)",
-    "CREATE DICTIONARY zakaz.d2 (k UInt64) PRIMARY KEY k SOURCE(CLICKHOUSE(HOST 'localhost' PORT 9000 USER 'default' "
-    "TABLE 'src')) LAYOUT(FLAT()) LIFETIME(0)",
+    ("CREATE DICTIONARY zakaz.d (k UInt64, v String) PRIMARY KEY k SOURCE(CLICKHOUSE(TABLE 'src' DB 'zakaz')) "
+    "LAYOUT(FLAT()) LIFETIME(0)"),
+    ("CREATE DICTIONARY zakaz.d2 (k UInt64) PRIMARY KEY k SOURCE(CLICKHOUSE(HOST 'localhost' PORT 9000 USER 'default' "
+    "TABLE 'src')) LAYOUT(FLAT()) LIFETIME(0)"),
     "ALTER TABLE zakaz.t ADD COLUMN IF NOT EXISTS b String",
     "ALTER TABLE zakaz.t MODIFY SETTING merge_with_ttl_timeout = 3600",
     "DROP TABLE IF EXISTS zakaz.t",
@@ -65,14 +65,14 @@ HOSTILE = [
     ("INSERT INTO FUNCTION file('/tmp/x', 'TSV', 'a String') VALUES ('x')", "INSERT INTO FUNCTION"),
     ("SELECT 1 INTO OUTFILE '/tmp/x'", "INTO OUTFILE writes a file on the host"),
     ("INSERT INTO zakaz.t FROM INFILE '/etc/passwd' FORMAT CSV", "FROM INFILE reads a file from the host"),
-    ("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(EXECUTABLE(COMMAND 'id' FORMAT TabSeparated)) "
-     "LAYOUT(FLAT()) LIFETIME(0)", "EXECUTABLE source"),
-    ("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(HTTP(URL 'http://x/' FORMAT TSV)) LAYOUT(FLAT()) "
-     "LIFETIME(0)", "HTTP source"),
-    ("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(CLICKHOUSE(HOST 'evil.example' TABLE 't')) "
-     "LAYOUT(FLAT()) LIFETIME(0)", "reaches another server"),
-    ("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(CLICKHOUSE(QUERY 'SELECT * FROM url(''http://x'')')) "
-     "LAYOUT(FLAT()) LIFETIME(0)", "the dictionary's QUERY is refused: url()"),
+    (("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(EXECUTABLE(COMMAND 'id' FORMAT TabSeparated)) "
+     "LAYOUT(FLAT()) LIFETIME(0)"), "EXECUTABLE source"),
+    (("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(HTTP(URL 'http://x/' FORMAT TSV)) LAYOUT(FLAT()) "
+     "LIFETIME(0)"), "HTTP source"),
+    (("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(CLICKHOUSE(HOST 'evil.example' TABLE 't')) "
+     "LAYOUT(FLAT()) LIFETIME(0)"), "reaches another server"),
+    (("CREATE DICTIONARY d (k UInt64) PRIMARY KEY k SOURCE(CLICKHOUSE(QUERY 'SELECT * FROM url(''http://x'')')) "
+     "LAYOUT(FLAT()) LIFETIME(0)"), "the dictionary's QUERY is refused: url()"),
     ("SELECT * FROM url('http://127.0.0.1:1/', CSV, 'a String')", "url() reaches outside the engine"),
     ("SELECT * FROM remote('127.0.0.1', system.one)", "remote() reaches outside the engine"),
     ("SELECT * FROM s3('http://x/b/k', CSV)", "s3() reaches outside the engine"),
