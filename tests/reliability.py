@@ -29,6 +29,7 @@ def normalise(text: str, *paths: Path | str) -> str:
         text = text.replace(str(path), "<tmp>")
     text = re.sub(r"/tmp/chconform-[\w]+", "<worker>", text)
     text = re.sub(r"\d+(\.\d+)?\s*(ms|s)\b", "… \\2", text)
+    text = re.sub(r"\d+(\.\d+)? (KiB|MiB|GiB)\b", "… \\2", text)
     text = re.sub(r"\(version [^)]*\)", "", text)
     text = " ".join(text.split())
     return text if len(text) <= 180 else text[:177] + "..."

@@ -132,6 +132,8 @@ FAULTS: dict[str, tuple[str, str, dict[str, Callable[[Worker], None]], str, dict
                       {}, "MEMORY_LIMIT_EXCEEDED", {"hardening": Hardening(memory_bytes=512 << 20)}),
 }
 
+FAULT_CASES = [*FAULTS, "ctrl_c"]  # every row of the "fault" section of docs/RELIABILITY.md
+
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_a_fault_costs_one_source(name: str, tmp_path: Path) -> None:
@@ -145,7 +147,7 @@ def test_a_fault_costs_one_source(name: str, tmp_path: Path) -> None:
     finally:
         backend.close()
     line = only_the_fault_fails(result, name, cause)
-    record("fault", name, what, normalise(line, tmp_path) + "; every other source: OK", FAULTS)
+    record("fault", name, what, normalise(line, tmp_path) + "; every other source: OK", FAULT_CASES)
 
 
 def _workers_under(root: Path) -> list[int]:
@@ -189,7 +191,7 @@ def test_ctrl_c_leaves_no_worker_and_no_temporary_directory(tmp_path: Path) -> N
     assert _workers_under(scratch) == []
     assert sorted(p.name for p in scratch.iterdir()) == []
     record("fault", "ctrl_c", "Ctrl-C during `chconform check` with two sources running",
-           "exit 130: chconform: interrupted; no worker process and no temporary directory left", [*FAULTS, "ctrl_c"])
+           "exit 130: chconform: interrupted; no worker process and no temporary directory left", FAULT_CASES)
 
 
 def select_wait(seconds: float) -> None:
