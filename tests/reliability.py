@@ -44,6 +44,13 @@ def record(section: str, case: str, what: str, outcome: str, known: Iterable[str
     if not DOC.is_file():
         return
     keep = set(known)
+    try:
+        _upsert(section, case, what, outcome, keep)
+    except OSError:  # a read-only checkout: the assertions still ran, only the table is not refreshed
+        pass
+
+
+def _upsert(section: str, case: str, what: str, outcome: str, keep: set[str]) -> None:
     with open(DOC, "r+", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         text = fh.read()

@@ -307,7 +307,12 @@ def test_ordinary_zakaz_ddl_still_runs_fully_hardened() -> None:
     code = run(["check", "--config", str(REPO / "pyproject.toml"), "--format", "json", "--jobs", "2"], out, err)
     report = json.loads(out.getvalue())
     assert code == 0, out.getvalue() + err.getvalue()
-    assert report["ok"] and report["sandbox"] == EmbeddedBackend(prestart=False).sandbox
+    probe = EmbeddedBackend(prestart=False)
+    try:
+        expected_sandbox = probe.sandbox
+    finally:
+        probe.close()
+    assert report["ok"] and report["sandbox"] == expected_sandbox
     refused = [e for s in report["sources"] for e in s["errors"] if e["name"] == "REFUSED"]
     assert refused == []
 
