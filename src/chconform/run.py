@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -11,7 +12,7 @@ from .compare import compare, compare_tables
 from .config import Config, SourceSpec
 from .errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
 from .model import Difference, Snapshot
-from .policy import gate
+from .policy import Verdict, gate
 from .rules import role_findings
 from .snapshot import take_snapshot
 from .sources import Source, Statement, read_source
@@ -98,11 +99,18 @@ def apply_statements(
     access_control: bool,
     source: str = "",
 ) -> tuple[list[StatementError], list[Skipped], bool]:
-    """Run statements in order; return errors, skipped, and whether the instance is still usable."""
+    """Run statements in order; return errors, skipped, and whether the instance is still usable.
+
+    An instance with `execute_many` gets every statement the policy lets through in one request (one
+    round trip instead of one per statement); the outcome is the same as running them one by one.
+    """
     errors: list[StatementError] = []
     skipped: list[Skipped] = []
+    execute_many = getattr(instance, "execute_many", None)
+    if execute_many is not None:
+        return _apply_in_one_request(execute_many, statements, round_no, deadline, access_control, source)
     for stmt in statements:
-        verdict = gate(stmt, access_control)
+        verdict = _gated(stmt, access_control)
         if verdict.action == "skip":
             skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
             continue
@@ -114,13 +122,65 @@ def apply_statements(
             if left <= 0:
                 raise EngineTimeout(None, "TIMEOUT", "the source's time budget (timeout_s) is spent")
             instance.execute(stmt.text, timeout=left)
-        except (EngineTimeout, EngineCrashed) as exc:
-            errors.append(StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source))
-            return errors, skipped, False
         except EngineError as exc:
-            line, column = _error_position(stmt, exc.message)
-            errors.append(StatementError(round_no, line, exc.code, exc.name, exc.message, stmt.first_line, source, column))
+            errors.append(_statement_error(round_no, stmt, exc, source))
+            if isinstance(exc, (EngineTimeout, EngineCrashed)):
+                return errors, skipped, False
     return errors, skipped, True
+
+
+def _apply_in_one_request(
+    execute_many: Callable[..., list[EngineError | None]],
+    statements: Sequence[Statement],
+    round_no: int,
+    deadline: float,
+    access_control: bool,
+    source: str,
+) -> tuple[list[StatementError], list[Skipped], bool]:
+    """`apply_statements` with one request; what follows a timeout or crash is neither run nor reported."""
+    verdicts = [_gated(stmt, access_control) for stmt in statements]
+    runnable = [i for i, v in enumerate(verdicts) if v.action == "run"]
+    outcomes: dict[int, EngineError | None] = {}
+    left = deadline - time.monotonic()
+    if runnable and left <= 0:
+        outcomes[runnable[0]] = EngineTimeout(None, "TIMEOUT", "the source's time budget (timeout_s) is spent")
+    elif runnable:
+        outcomes = dict(zip(runnable, execute_many([statements[i].text for i in runnable], timeout=left)))
+    last = max(outcomes, default=None)
+    stopped = last if last is not None and isinstance(outcomes[last], (EngineTimeout, EngineCrashed)) else None
+    errors: list[StatementError] = []
+    skipped: list[Skipped] = []
+    for i, (stmt, verdict) in enumerate(zip(statements, verdicts)):
+        if stopped is not None and i > stopped:
+            break
+        if verdict.action == "skip":
+            skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
+        elif verdict.action == "refuse":
+            errors.append(StatementError(round_no, stmt.line, None, "REFUSED", verdict.reason, stmt.first_line, source))
+        elif (exc := outcomes.get(i)) is not None:
+            errors.append(_statement_error(round_no, stmt, exc, source))
+    return errors, skipped, stopped is None
+
+
+_VERDICTS: dict[tuple[str, str, bool], Verdict] = {}
+
+
+def _gated(stmt: Statement, access_control: bool) -> Verdict:
+    """`gate`, once per statement text and kind (both rounds, and every file repeating a definition, share it)."""
+    key = (stmt.kind, stmt.text, access_control)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        verdict = gate(stmt, access_control)
+        if len(_VERDICTS) < 100_000:
+            _VERDICTS[key] = verdict
+    return verdict
+
+
+def _statement_error(round_no: int, stmt: Statement, exc: EngineError, source: str) -> StatementError:
+    if isinstance(exc, (EngineTimeout, EngineCrashed)):
+        return StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source)
+    line, column = _error_position(stmt, exc.message)
+    return StatementError(round_no, line, exc.code, exc.name, exc.message, stmt.first_line, source, column)
 
 
 def _error_position(stmt: Statement, message: str) -> tuple[int, int]:

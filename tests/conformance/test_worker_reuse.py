@@ -1,9 +1,12 @@
-"""A reused or pre-started worker snapshots exactly as a fresh one does.
+"""A reused or pre-started worker snapshots exactly as a fresh one does; one request equals one by one.
 
 The embedded backend keeps workers pre-started and hosts up to
 `sessions_per_worker` sessions in one worker, one after another (a new worker
 costs a chDB import). These tests pin that nothing a source leaves behind
 reaches the next session, and that a worker that timed out is never reused.
+A source's statements go to the engine in one request (`execute_many`): the
+errors, skips and the point where a timeout stops the round are the same as
+statement by statement.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import time
+from typing import Any
+
 import pytest
 
-from chconform.backends.embedded import EmbeddedBackend, Worker
+from chconform.backends.embedded import EmbeddedBackend, EmbeddedInstance, Worker
 from chconform.config import Config, load_config
 from chconform.errors import EngineError, EngineTimeout
-from chconform.run import SourceResult, check_source
+from chconform.run import SourceResult, apply_statements, check_source
+from chconform.sources import split_statements
 
 pytestmark = pytest.mark.engine
 
@@ -175,3 +182,60 @@ def test_backend_replaces_a_worker_whose_session_is_not_fresh(reusing: EmbeddedB
         assert second.query("SELECT count() AS n FROM system.tables WHERE database = 'default'") == [{"n": 0}]
     finally:
         second.close()
+
+
+class OneByOne:
+    """The same instance without `execute_many`: apply_statements falls back to one request per statement."""
+
+    def __init__(self, inner: EmbeddedInstance) -> None:
+        self.inner = inner
+
+    def execute(self, sql: str, timeout: float | None = None) -> None:
+        self.inner.execute(sql, timeout)
+
+    def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        return self.inner.query(sql, timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+MIXED = """CREATE DATABASE IF NOT EXISTS zakaz;
+CREATE VIEW zakaz.v AS SELECT a FROM zakaz.t;
+CREATE TABLE zakaz.t (a Int32) ENGINE = MergeTree ORDER BY a;
+CREATE USER nobody;
+SELECT file('/etc/hostname') AS f;
+CREATE TABLE zakaz.t (a Int32) ENGINE = MergeTree ORDER BY a;
+CREATE TABLE zakaz.broken (a Int32 ENGINE = MergeTree ORDER BY a;
+CREATE TABLE IF NOT EXISTS zakaz.u (a Int32) ENGINE = Log;
+"""
+SLOW = "SELECT sleepEachRow(0.5) FROM numbers(100) SETTINGS max_block_size = 1;\nCREATE TABLE zakaz.after (a Int32) ENGINE = Log;\n"
+
+
+def _apply(backend: EmbeddedBackend, text: str, budget: float, one_by_one: bool) -> tuple[Any, ...]:
+    instance: Any = backend.instance()
+    if one_by_one:
+        instance = OneByOne(instance)
+    try:
+        errors, skipped, alive = apply_statements(instance, split_statements(text), 1, time.monotonic() + budget,
+                                                  False, "mixed.sql")
+        tables = instance.query("SELECT name FROM system.tables WHERE database = 'zakaz' ORDER BY name")
+    except EngineError:
+        tables = None  # the engine was killed with the round
+    finally:
+        instance.close()
+    return [(e.line, e.name, e.code) for e in errors], skipped, alive, tables
+
+
+@pytest.mark.parametrize("text", [MIXED, MIXED + SLOW], ids=["errors_skips_refusals", "timeout_stops_the_round"])
+def test_one_request_equals_one_by_one(reusing: EmbeddedBackend, text: str) -> None:
+    batched = _apply(reusing, text, 3.0, one_by_one=False)
+    single = _apply(reusing, text, 3.0, one_by_one=True)
+    assert batched == single
+    names = [name for _, name, _ in batched[0]]
+    assert "UNKNOWN_TABLE" in names and "REFUSED" in names and "TABLE_ALREADY_EXISTS" in names
+    assert [s.line for s in batched[1]] == [4]  # CREATE USER: skipped, not passed
+    if text.endswith(SLOW):
+        assert names[-1] == "TIMEOUT" and batched[2] is False  # the statement after the slow one never ran
+    else:
+        assert batched[2] is True and batched[3] == [{"name": "t"}, {"name": "u"}]

@@ -19,7 +19,9 @@ Requests: {"op": "open"} opens the session ({"op": "open", "session": name}: a
 session in its own directory beneath the data directory); {"op": "close"} ends
 it and removes that directory, so the worker can host a fresh one next;
 {"op": "parse", "sql": str} returns ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
-parameter); {"sql": str, "fmt": str} runs a statement.
+parameter); {"sql": str, "fmt": str} runs a statement. {"op": "batch" | "parse_many", "sql": [str, ...]}
+does the same for many statements in one request, one reply frame each, in order, as each ends (the parent
+still knows which statement a timeout or crash hit).
 Replies: {"ok": str} or {"error": str}.
 """
 
@@ -142,6 +144,21 @@ def _param(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
+def _answer(conn: Any, parse: bool, sql: str, fmt: str) -> dict[str, Any]:
+    """Run one statement (or parse it: ClickHouse's AST as JSON); the reply frame."""
+    try:
+        assert conn is not None, "open first"
+        if parse:
+            result = conn.query("SELECT parseQueryToJSON({q:String})", "TabSeparatedRaw", params={"q": _param(sql)})
+        else:
+            result = conn.query(sql, fmt)
+        return {"ok": result.bytes().decode("utf-8", "replace") if result is not None else ""}
+    except Exception as exc:  # ClickHouse errors arrive as RuntimeError
+        if not parse and conn is not None:
+            _drain(conn)
+        return {"error": str(exc)}
+
+
 def _drain(conn: Any) -> None:
     """chDB keeps the partial output of a failed query and prepends it to the next result: flush it here."""
     try:
@@ -189,16 +206,13 @@ def main() -> int:
                     session = ""
                 _write({"ok": ""})
                 continue
-            assert conn is not None, "open first"
-            if request.get("op") == "parse":
-                result = conn.query("SELECT parseQueryToJSON({q:String})", "TabSeparatedRaw",
-                                    params={"q": _param(request["sql"])})
-            else:
-                result = conn.query(request["sql"], request.get("fmt", "TabSeparated"))
-            _write({"ok": result.bytes().decode("utf-8", "replace") if result is not None else ""})
+            fmt = request.get("fmt", "TabSeparated")
+            if request.get("op") in ("batch", "parse_many"):  # one reply per statement, in order, as each ends
+                for sql in request["sql"]:
+                    _write(_answer(conn, request["op"] == "parse_many", sql, fmt))
+                continue
+            _write(_answer(conn, request.get("op") == "parse", request["sql"], fmt))
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError
-            if request.get("op") != "parse" and conn is not None:
-                _drain(conn)
             _write({"error": str(exc)})
     if conn is not None:
         conn.close()

@@ -45,7 +45,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from xml.sax.saxutils import escape
 
 from ..errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
@@ -180,6 +180,31 @@ def _read_paths(workdir: str) -> list[str]:
     return sorted(p for p in paths if os.path.exists(p))
 
 
+def _settle(sql: str, verdict: Any, parsed: str | EngineError | None) -> Any:
+    """The gate's verdict given ClickHouse's parse (None: not needed); remembered unless an engine error decided it."""
+    settled = True
+    if isinstance(parsed, EngineError):
+        settled = parsed.name == "SYNTAX_ERROR"  # not parseable: the token gate's verdict stands
+    elif parsed is not None:
+        try:
+            ast = json.loads(parsed)
+        except ValueError:
+            ast = None  # not serialisable: the token gate's verdict stands
+        if isinstance(ast, dict):
+            verdict = gate_ast(ast)
+    if settled and len(_VERDICTS) < _VERDICTS_MAX:
+        _VERDICTS[sql] = verdict
+    return verdict
+
+
+class _At(Exception):
+    """A timeout or crash while parsing `sql` ahead of a batch."""
+
+    def __init__(self, sql: str, error: EngineError) -> None:
+        super().__init__(sql)
+        self.sql, self.error = sql, error
+
+
 class Worker:
     """A child process speaking length-prefixed JSON frames (see _worker.py)."""
 
@@ -273,24 +298,81 @@ class Worker:
             raise EngineError(None, "REFUSED", verdict.reason)
 
     def _judge(self, sql: str, timeout: float | None, what: str) -> Any:
-        """The gate's verdict on one text, remembered when it did not depend on a transient engine error."""
+        """The gate's verdict on one text: the token gate, then ClickHouse's own parse of it."""
         verdict = gate_sql(sql, access_control=False)
-        settled = True
-        if verdict.action == "run":
-            try:
-                ast = json.loads(self._call({"op": "parse", "sql": parse_target(sql)}, timeout, what))
-            except (EngineError, ValueError) as exc:
-                if isinstance(exc, (EngineTimeout, EngineCrashed)):
-                    raise
-                ast = None  # not serialisable or not parseable: the token gate's verdict stands
-                settled = isinstance(exc, ValueError) or exc.name == "SYNTAX_ERROR"
-            if isinstance(ast, dict):
-                verdict = gate_ast(ast)
-        if settled and len(_VERDICTS) < _VERDICTS_MAX:
-            _VERDICTS[sql] = verdict
-        return verdict
+        if verdict.action != "run":
+            return _settle(sql, verdict, None)
+        try:
+            parsed: str | EngineError = self._call({"op": "parse", "sql": parse_target(sql)}, timeout, what)
+        except EngineError as exc:
+            if isinstance(exc, (EngineTimeout, EngineCrashed)):
+                raise
+            parsed = exc
+        return _settle(sql, verdict, parsed)
 
-    def _call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
+    def _judge_many(self, sqls: Sequence[str], deadline: float | None, what: str) -> list[Any]:
+        """`_judge` for many texts: the ones not judged before are parsed in one request."""
+        verdicts: dict[str, Any] = {}
+        pending: dict[str, Any] = {}  # text → the token gate's "run", waiting for ClickHouse's parse
+        for sql in sqls:
+            if sql in verdicts or sql in pending:
+                continue
+            known = _VERDICTS.get(sql)
+            if known is None:
+                known = gate_sql(sql, access_control=False)
+                if known.action == "run":
+                    pending[sql] = known
+                    continue
+                known = _settle(sql, known, None)
+            verdicts[sql] = known
+        if pending:
+            self._send({"op": "parse_many", "sql": [parse_target(sql) for sql in pending]}, what)
+            for sql, token_verdict in pending.items():
+                try:
+                    reply = self._receive(deadline, what)
+                except (EngineTimeout, EngineCrashed) as exc:
+                    raise _At(sql, exc) from None
+                parsed = EngineError.from_text(reply["error"]) if "error" in reply else str(reply["ok"])
+                verdicts[sql] = _settle(sql, token_verdict, parsed)
+        return [verdicts[sql] for sql in sqls]
+
+    def run_many(self, sqls: Sequence[str], timeout: float | None,
+                 what: str = "running a statement") -> list[EngineError | None]:
+        """Statements in order in one round trip, each through the gate: None or the error of each one run.
+
+        It stops at a timeout or a crash: the list ends with that statement's EngineTimeout or EngineCrashed.
+        Texts are parsed for the gate before any runs, so a parse that kills the engine ends the list at
+        the first statement with that text, none before it having run (the round is lost either way).
+        """
+        deadline = time.monotonic() + timeout if timeout else None
+        outcomes: list[EngineError | None] = [None] * len(sqls)
+        runnable = list(range(len(sqls)))
+        if self.hardening.gate:
+            try:
+                verdicts = self._judge_many(sqls, deadline, what)
+            except _At as stop:
+                first = sqls.index(stop.sql)
+                return [*outcomes[:first], stop.error]
+            for i, verdict in enumerate(verdicts):
+                if verdict.action != "run":
+                    outcomes[i] = EngineError(None, "REFUSED", verdict.reason)
+            runnable = [i for i in runnable if outcomes[i] is None]
+        if not runnable:
+            return outcomes
+        try:
+            self._send({"op": "batch", "sql": [sqls[i] for i in runnable], "fmt": "TabSeparated"}, what)
+        except EngineCrashed as exc:
+            return [*outcomes[:runnable[0]], exc]
+        for i in runnable:
+            try:
+                reply = self._receive(deadline, what)
+            except (EngineTimeout, EngineCrashed) as exc:
+                return [*outcomes[:i], exc]
+            if "error" in reply:
+                outcomes[i] = EngineError.from_text(reply["error"])
+        return outcomes
+
+    def _send(self, request: dict[str, Any], what: str) -> None:
         self.wait_ready()
         data = json.dumps(request).encode()
         try:
@@ -299,6 +381,9 @@ class Worker:
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise self._crashed(what) from None
+
+    def _call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
+        self._send(request, what)
         deadline = time.monotonic() + timeout if timeout else None
         reply = self._receive(deadline, what)
         if "error" in reply:
@@ -404,6 +489,10 @@ class EmbeddedInstance:
 
     def execute(self, sql: str, timeout: float | None = None) -> None:
         self.worker.call({"sql": sql, "fmt": "TabSeparated"}, timeout, "running a statement")
+
+    def execute_many(self, sqls: Sequence[str], timeout: float | None = None) -> list[EngineError | None]:
+        """`execute` for statements in order, in one round trip (see Worker.run_many)."""
+        return self.worker.run_many(sqls, timeout)
 
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
         return rows_from_json_each_row(self.worker.call({"sql": sql, "fmt": "JSONEachRow"}, timeout, "running a query"))
