@@ -6,7 +6,8 @@ costs a chDB import). These tests pin that nothing a source leaves behind
 reaches the next session, and that a worker that timed out is never reused.
 A source's statements go to the engine in one request (`execute_many`): the
 errors, skips and the point where a timeout stops the round are the same as
-statement by statement.
+statement by statement. Under pytest-xdist a source is applied once per run
+(RunStore) and read by the other workers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import subprocess
+import sys
+import threading
 import time
 from typing import Any
 
@@ -23,6 +27,7 @@ import pytest
 from chconform.backends.embedded import EmbeddedBackend, EmbeddedInstance, Worker
 from chconform.config import Config, load_config
 from chconform.errors import EngineError, EngineTimeout
+from chconform.pytest_plugin import ConformanceSession, RunStore
 from chconform.run import SourceResult, apply_statements, check_source
 from chconform.sources import split_statements
 
@@ -239,3 +244,65 @@ def test_one_request_equals_one_by_one(reusing: EmbeddedBackend, text: str) -> N
         assert names[-1] == "TIMEOUT" and batched[2] is False  # the statement after the slow one never ran
     else:
         assert batched[2] is True and batched[3] == [{"name": "t"}, {"name": "u"}]
+
+
+def _without_time(result: SourceResult) -> SourceResult:
+    return replace(result, duration_s=0.0)
+
+
+def test_xdist_workers_share_each_applied_source(config: Config, tmp_path: Path) -> None:
+    """What one worker applied, another reads from the run's store: same results, no second engine."""
+    first = ConformanceSession(config, "embedded", RunStore(tmp_path, config, "embedded"))
+    second = ConformanceSession(config, "embedded", RunStore(tmp_path, config, "embedded"))
+    alone = ConformanceSession(config, "embedded")
+    try:
+        paths = [s.path for s in config.sources]
+        built = [first.result(p) for p in paths]
+        read = [second.result(p) for p in paths]
+        assert second._backend is None  # nothing was applied twice
+        assert [_without_time(r) for r in read] == [_without_time(r) for r in built]
+        assert [_without_time(alone.result(p)) for p in paths] == [_without_time(r) for r in built]
+    finally:
+        for session in (first, second, alone):
+            session.close()
+
+
+def test_a_waiting_worker_applies_the_next_sources_meanwhile(config: Config, tmp_path: Path) -> None:
+    store = RunStore(tmp_path, config, "embedded")
+    assert store.claim(config.canonical)  # "another worker" (alive: this process) is building the canon
+    waiting = ConformanceSession(config, "embedded", RunStore(tmp_path, config, "embedded"))
+    builder = ConformanceSession(config, "embedded")
+
+    def build_the_canon_later() -> None:
+        time.sleep(1.0)
+        store.save(config.canonical, builder.applied(config.canonical))
+
+    thread = threading.Thread(target=build_the_canon_later)
+    thread.start()
+    try:
+        result = waiting.result("init.sql")
+    finally:
+        thread.join()
+        waiting.close()
+        builder.close()
+    assert result.ok, result
+    ahead = set(waiting._applied) - {"init.sql", config.canonical}
+    assert ahead, "while it waited for the canon it applied no other source"
+    for path in ahead:
+        assert store.load(path) is not None  # shared with the others
+
+
+def test_a_claim_whose_worker_died_is_taken_over(config: Config, tmp_path: Path) -> None:
+    store = RunStore(tmp_path, config, "embedded")
+    claim = ("from pathlib import Path; from chconform.config import load_config; "
+             "from chconform.pytest_plugin import RunStore; import sys; "
+             "assert RunStore(Path(sys.argv[1]), load_config(sys.argv[2]), 'embedded').claim(sys.argv[3])")
+    subprocess.run([sys.executable, "-c", claim, str(tmp_path), str(config.config_file), config.canonical], check=True)
+    assert not store.claim(config.canonical)  # claimed by a worker that has exited since
+    assert store.abandoned(config.canonical)
+    session = ConformanceSession(config, "embedded", store)
+    try:
+        assert session.result(config.canonical).ok
+    finally:
+        session.close()
+    assert store.load(config.canonical) is not None
