@@ -92,9 +92,11 @@ class ConformanceSession:
     """Applies each source at most once per run (once per worker without a RunStore) and keeps the canon."""
 
     def __init__(self, config: Config, backend_name: str, store: RunStore | None = None,
-                 wanted: tuple[str, ...] | None = None) -> None:
-        """`wanted`: the sources this run's tests ask for (what a waiting worker may apply ahead)."""
+                 wanted: tuple[str, ...] | None = None, workers: int = 1) -> None:
+        """`wanted`: the sources this run's tests ask for (what a waiting worker may apply ahead);
+        `workers`: the processes running tests side by side (pytest-xdist)."""
         self.config = config
+        self.workers = workers
         self.backend_name = backend_name
         self.store = store
         self.wanted = tuple(s.path for s in config.sources) if wanted is None else wanted
@@ -112,6 +114,9 @@ class ConformanceSession:
                 self._backend = get_backend(self.backend_name, image=self.config.image, timeout_s=self.config.timeout_s)
             except EnvironmentUnusable as exc:
                 pytest.skip(f"{self.backend_name} backend unusable: {exc}")
+            reserve = getattr(self._backend, "reserve", None)
+            if callable(reserve):  # one source at a time here; a spare engine only where a CPU is left over
+                reserve(1, spares=1 if self.workers < (os.cpu_count() or 1) else 0)
         return self._backend
 
     def canonical(self) -> Snapshot | None:
@@ -179,7 +184,8 @@ def chconform_session(request: pytest.FixtureRequest, chconform_config: Config) 
     folder = getattr(request.config, "workerinput", {}).get(_RUN_DIR)
     store = RunStore(Path(folder), chconform_config, backend) if folder and Path(folder).is_dir() else None
     wanted = request.config.stash.get(_wanted_key, None)
-    session = ConformanceSession(chconform_config, backend, store, wanted)
+    workers = int(getattr(request.config, "workerinput", {}).get("workercount", 1))
+    session = ConformanceSession(chconform_config, backend, store, wanted, workers)
     yield session
     session.close()
 

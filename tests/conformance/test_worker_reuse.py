@@ -306,3 +306,40 @@ def test_a_claim_whose_worker_died_is_taken_over(config: Config, tmp_path: Path)
     finally:
         session.close()
     assert store.load(config.canonical) is not None
+
+
+HOSTILE = [
+    "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+    "SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')",
+    "CREATE DICTIONARY z.dx (k UInt64, v String) PRIMARY KEY k SOURCE(EXECUTABLE(COMMAND 'touch /tmp/x' "
+    "FORMAT TabSeparated)) LAYOUT(FLAT()) LIFETIME(0)",
+    "ATTACH TABLE z.moved FROM '/tmp' (s String) ENGINE = MergeTree ORDER BY s",
+    "SELECT * FROM Python(chconform_caller_secret)",
+    "INSERT INTO FUNCTION file('/tmp/w.tsv', 'TSV', 'a String') VALUES ('x')",
+    "SELECT 'a\\tb\\\\c\\'d', 'юникод' AS x",
+]
+BROKEN = "CREATE TABLE zakaz.broken (a Int32 ENGINE = MergeTree ORDER BY a"
+
+
+def test_gate_verdicts_in_one_request_equal_one_by_one(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The texts of a batch are parsed in one query (one by one when one of them does not parse);
+    every verdict is the one a lone parse gives."""
+    import chconform.backends.embedded as embedded
+    from chconform.run import load_source
+
+    texts = [s.text for spec in config.sources for s in load_source(spec).statements] + HOSTILE
+    worker = Worker()
+    try:
+        worker.wait_ready()
+        worker.open_session()
+        judged = []
+        for batch in (texts, [*texts, BROKEN]):
+            monkeypatch.setattr(embedded, "_VERDICTS", {})
+            judged.append(worker._judge_many(batch, time.monotonic() + 60, "parsing"))
+        monkeypatch.setattr(embedded, "_VERDICTS", {})
+        alone = [worker._judge(text, 60, "parsing") for text in [*texts, BROKEN]]
+    finally:
+        worker.kill()
+    assert judged[0] == alone[:-1]
+    assert judged[1] == alone
+    assert sum(v.action == "refuse" for v in alone) >= 6

@@ -167,6 +167,21 @@ def _drain(conn: Any) -> None:
         pass
 
 
+def _parse_many(conn: Any, texts: list[str]) -> list[dict[str, Any]]:
+    """Many ASTs in one query (the texts as one bound Array parameter); one by one if any does not parse."""
+    if len(texts) > 1 and conn is not None:
+        quoted = ",".join("'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'" for t in texts)
+        try:
+            result = conn.query("SELECT arrayMap(q -> parseQueryToJSON(q), {qs:Array(String)}) AS asts", "JSONEachRow",
+                                params={"qs": f"[{quoted}]"})
+            asts = json.loads(result.bytes())["asts"]
+            if len(asts) == len(texts):
+                return [{"ok": ast + "\n"} for ast in asts]
+        except Exception:  # a text that does not parse fails them all: find it one by one
+            pass
+    return [_answer(conn, True, text, "") for text in texts]
+
+
 def main() -> int:
     workdir = sys.argv[1]
     os.chdir(workdir)
@@ -207,9 +222,13 @@ def main() -> int:
                 _write({"ok": ""})
                 continue
             fmt = request.get("fmt", "TabSeparated")
-            if request.get("op") in ("batch", "parse_many"):  # one reply per statement, in order, as each ends
+            if request.get("op") == "parse_many":  # one reply per statement, in order
+                for reply in _parse_many(conn, request["sql"]):
+                    _write(reply)
+                continue
+            if request.get("op") == "batch":  # one reply per statement, in order, as each ends
                 for sql in request["sql"]:
-                    _write(_answer(conn, request["op"] == "parse_many", sql, fmt))
+                    _write(_answer(conn, False, sql, fmt))
                 continue
             _write(_answer(conn, request.get("op") == "parse", request["sql"], fmt))
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError

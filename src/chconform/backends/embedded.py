@@ -662,10 +662,18 @@ class EmbeddedBackend:
         self._note(worker)
         return EmbeddedInstance(worker, release=self._release)
 
-    def reserve(self, count: int) -> None:
-        """`count` instances will be in use at once (a run's jobs): start their workers now."""
+    def reserve(self, count: int, spares: int | None = None) -> None:
+        """`count` instances will be in use at once (a run's jobs): start their workers now.
+
+        `spares`: ready workers beyond those. By default one while `count` leaves a CPU idle, else none:
+        a spare hides a session change from the next source only where a CPU is free to do that change.
+        """
         with self._cond:
             self._reserved = max(0, int(count))
+            if spares is not None:
+                self.spares = max(0, int(spares))
+            elif self._reserved >= (os.cpu_count() or 1):
+                self.spares = 0
             self._top_up()
 
     def version(self) -> str:
