@@ -4,7 +4,9 @@ For every source of a plan (JSON written by run.py: the statements chconform
 would run, the prelude, the snapshot queries): a session in a fresh data
 directory, the prelude and the statements applied twice with the snapshot
 queries after each round, the session closed. Prints its phase timings as JSON.
-Usage: python benchmarks/floor.py PLAN.json
+With --no-fsync every session first sets fsync_metadata = 0, as chconform's
+throwaway engines do (the default floor keeps chDB's defaults).
+Usage: python benchmarks/floor.py PLAN.json [--no-fsync]
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ import time
 
 def main() -> int:
     started = time.monotonic()
-    import chdb  # noqa: F401
+    import chdb
     from chdb import _chdb
 
     imported = time.monotonic()
     with open(sys.argv[1], encoding="utf-8") as fh:
         plan = json.load(fh)
+    setup = ["SET fsync_metadata = 0"] if "--no-fsync" in sys.argv[2:] else []
     root = tempfile.mkdtemp(prefix="chconform-floor-")
     sessions = statements = queries = 0.0
     errors = 0
     try:
         for n, source in enumerate(plan["sources"]):
             t0 = time.monotonic()
-            conn = _chdb.connect(f"file:{root}/s{n}")
+            conn = _chdb.connect(f"file:{root}/s{n}")  # type: ignore[attr-defined]
+            for sql in setup:
+                conn.query(sql, "TabSeparated")
             t1 = time.monotonic()
             for _ in (1, 2):
                 a = time.monotonic()

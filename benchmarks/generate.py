@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Shape", "generate", "table_statements", "VIEW_EVERY", "MV_EVERY"]
+__all__ = ["MV_EVERY", "VIEW_EVERY", "Shape", "generate", "table_statements"]
 
 DATABASE = "bench"
 VIEW_EVERY = 5  # one plain view per 5 tables

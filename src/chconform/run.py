@@ -220,7 +220,9 @@ def check_source(
     return finish_source(config, apply_source(backend, config, spec), canonical)
 
 
-def finish_source(config: Config, applied: AppliedSource, canonical: Snapshot | None) -> tuple[SourceResult, Snapshot | None]:
+def finish_source(
+    config: Config, applied: AppliedSource, canonical: Snapshot | None
+) -> tuple[SourceResult, Snapshot | None]:
     """Compare an applied source with the canon (pure): its final result and round-1 snapshot."""
     started = time.monotonic()
     result, snap1, source = applied.result, applied.snapshot, applied.source
@@ -350,8 +352,9 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
     canon_spec = config.canonical_source
     others = [s for s in config.sources if s.path != config.canonical and (only is None or s.path in only)]
     reserve = getattr(backend, "reserve", None)
-    if callable(reserve):
-        reserve(max(1, jobs))  # start the engines for every job now, not one by one on first use
+    if callable(reserve):  # start the engines for every job now, not one by one on first use
+        count = 1 + len(others)
+        reserve(max(1, min(jobs, count)), spares=0 if count <= jobs else None)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         applied = list(pool.map(lambda s: apply_source(backend, config, s), [canon_spec, *others]))
     canon_result, canon_snap = finish_source(config, applied[0], None)

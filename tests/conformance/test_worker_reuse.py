@@ -12,14 +12,13 @@ statement by statement. Under pytest-xdist a source is applied once per run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
-
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,7 +213,8 @@ CREATE TABLE zakaz.t (a Int32) ENGINE = MergeTree ORDER BY a;
 CREATE TABLE zakaz.broken (a Int32 ENGINE = MergeTree ORDER BY a;
 CREATE TABLE IF NOT EXISTS zakaz.u (a Int32) ENGINE = Log;
 """
-SLOW = "SELECT sleepEachRow(0.5) FROM numbers(100) SETTINGS max_block_size = 1;\nCREATE TABLE zakaz.after (a Int32) ENGINE = Log;\n"
+SLOW = ("SELECT sleepEachRow(0.5) FROM numbers(100) SETTINGS max_block_size = 1;\n"
+        "CREATE TABLE zakaz.after (a Int32) ENGINE = Log;\n")
 
 
 def _apply(backend: EmbeddedBackend, text: str, budget: float, one_by_one: bool) -> tuple[Any, ...]:

@@ -10,8 +10,8 @@ import pytest
 from benchmarks.generate import CANONICAL, generate
 from chconform.cli import run
 from chconform.config import load_config
-from chconform.run import load_source
 from chconform.rules import role_findings
+from chconform.run import load_source
 
 
 @pytest.mark.parametrize(("tables", "files"), [(10, 7), (23, 5), (100, 50)], ids=["10x7", "23x5", "100x50"])
@@ -26,7 +26,7 @@ def test_shape_counts_match_the_files(tmp_path: Path, tables: int, files: int) -
     assert (kinds.count("create_table"), kinds.count("create_view"), kinds.count("create_materialized_view")) == (
         tables, shape.views, shape.materialized_views)
     parts = [s for s in sources if s.path != CANONICAL]
-    defined = sorted(t for s in parts for t in {st.target for st in s.statements if st.kind == "create_table"})
+    defined = sorted(str(st.target) for s in parts for st in s.statements if st.kind == "create_table")
     assert defined == [f"bench.t_{i:04d}" for i in range(tables)]  # every table lives in exactly one part
 
 

@@ -227,8 +227,10 @@ class Worker:
             "connect": f"file:{db}?config-file={config_file}",
             "session_root": db,
             "session_connect": f"file:{{path}}?config-file={config_file}",
-            # a fresh engine's default database is an overlay that reads host files as tables
-            "on_open": [] if data_dir else ["DROP DATABASE IF EXISTS default", "CREATE DATABASE default ENGINE = Atomic"],
+            # a fresh engine's default database is an overlay that reads host files as tables; a throwaway
+            # engine needs no durable metadata, and fsync per CREATE costs about a third of its time
+            "on_open": [] if data_dir else ["SET fsync_metadata = 0", "DROP DATABASE IF EXISTS default",
+                                            "CREATE DATABASE default ENGINE = Atomic"],
             "landlock": self.hardening.landlock,
             "read": _read_paths(self.workdir),
             "write": [db, os.path.join(self.workdir, "tmp"), os.path.join(self.workdir, "user_files"), "/dev/null"],
@@ -648,19 +650,19 @@ class EmbeddedBackend:
             except BaseException:
                 self._discard(worker)
                 raise
-        worker = self._take_ready()
-        if worker is None:  # starting here lets a failure (chDB missing, interrupted, …) reach the caller
-            worker = self._new_worker()
+        ready = self._take_ready()
+        if ready is None:  # starting here lets a failure (chDB missing, interrupted, …) reach the caller
+            ready = self._new_worker()
             try:
-                worker.wait_ready()
-                worker.open_session()
+                ready.wait_ready()
+                ready.open_session()
             except BaseException:
-                self._discard(worker)
+                self._discard(ready)
                 raise
             with self._cond:
                 self._in_use += 1
-        self._note(worker)
-        return EmbeddedInstance(worker, release=self._release)
+        self._note(ready)
+        return EmbeddedInstance(ready, release=self._release)
 
     def reserve(self, count: int, spares: int | None = None) -> None:
         """`count` instances will be in use at once (a run's jobs): start their workers now.
