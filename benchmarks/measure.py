@@ -3,12 +3,14 @@
 The tree (the command, its engine workers, pytest-xdist workers and theirs) is
 sampled from /proc every few milliseconds; the peak is the largest sum of the
 resident sets seen at one moment (shared pages count in every process that maps
-them, so this errs high).
+them, so this errs high). CPU time comes from the kernel's accounting of the
+children this process waited for (run one measurement at a time).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -27,6 +29,7 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system of the command and the descendants it waited for
 
 
 def _children(pid: int) -> list[int]:
@@ -59,6 +62,7 @@ def tree_rss(pid: int) -> int:
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
             interval: float = 0.01) -> Measured:
     """Wall time from spawn to exit, and the process tree's peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -76,4 +80,6 @@ def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None 
     wall = time.monotonic() - started
     done.set()
     sampler.join()
-    return Measured(wall, peak, proc.returncode, out, err)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measured(wall, peak, proc.returncode, out, err, cpu)

@@ -343,3 +343,17 @@ def test_gate_verdicts_in_one_request_equal_one_by_one(config: Config, monkeypat
     assert judged[0] == alone[:-1]
     assert judged[1] == alone
     assert sum(v.action == "refuse" for v in alone) >= 6
+
+
+def test_a_worker_owing_a_reply_is_not_reused(reusing: EmbeddedBackend) -> None:
+    """A caller interrupted between request and reply leaves the reply in the pipe: that worker is retired."""
+    first = reusing.instance()
+    pid = first.worker.proc.pid
+    first.worker._send({"sql": "SELECT 1", "fmt": "TabSeparated"}, "running a statement")
+    first.close()
+    second = reusing.instance()
+    try:
+        assert second.worker.proc.pid != pid
+        assert second.query("SELECT 2 AS x") == [{"x": 2}]
+    finally:
+        second.close()
