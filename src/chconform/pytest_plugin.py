@@ -104,6 +104,7 @@ class ConformanceSession:
         self._results: dict[str, SourceResult] = {}
         self._applied: dict[str, AppliedSource] = {}
         self._canon: Snapshot | None = None
+        self._reserved = False
 
     @property
     def backend(self) -> Any:
@@ -114,10 +115,16 @@ class ConformanceSession:
                 self._backend = get_backend(self.backend_name, image=self.config.image, timeout_s=self.config.timeout_s)
             except EnvironmentUnusable as exc:
                 pytest.skip(f"{self.backend_name} backend unusable: {exc}")
-            reserve = getattr(self._backend, "reserve", None)
-            if callable(reserve):  # one source at a time here; a spare engine only where a CPU is left over
-                reserve(1, spares=1 if self.workers < (os.cpu_count() or 1) else 0)
         return self._backend
+
+    def _engine(self) -> Any:
+        """The backend, about to apply a source: its engines start now (asking for the backend does not)."""
+        backend = self.backend
+        reserve = getattr(backend, "reserve", None)
+        if callable(reserve) and not self._reserved:  # one source at a time; a spare only where a CPU is free
+            reserve(1, spares=1 if self.workers < (os.cpu_count() or 1) else 0)
+        self._reserved = True
+        return backend
 
     def canonical(self) -> Snapshot | None:
         self.result(self.config.canonical)
@@ -140,7 +147,7 @@ class ConformanceSession:
             return self._applied[path]
         spec = self.config.source(path)
         if self.store is None:
-            self._applied[path] = apply_source(self.backend, self.config, spec)
+            self._applied[path] = apply_source(self._engine(), self.config, spec)
             return self._applied[path]
         while True:
             found = self.store.load(path)
@@ -154,7 +161,7 @@ class ConformanceSession:
 
     def _apply_and_share(self, path: str) -> AppliedSource:
         assert self.store is not None
-        applied = apply_source(self.backend, self.config, self.config.source(path))
+        applied = apply_source(self._engine(), self.config, self.config.source(path))
         self.store.save(path, applied)
         self._applied[path] = applied
         return applied
