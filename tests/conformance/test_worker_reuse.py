@@ -357,3 +357,18 @@ def test_a_worker_owing_a_reply_is_not_reused(reusing: EmbeddedBackend) -> None:
         assert second.query("SELECT 2 AS x") == [{"x": 2}]
     finally:
         second.close()
+
+
+def test_a_reply_out_of_step_stops_the_engine_instead_of_answering_another_request() -> None:
+    """Every reply names its request: one read for the wrong request is a crash, never a wrong result."""
+    worker = Worker()
+    try:
+        worker.wait_ready()
+        worker.open_session()
+        worker._send({"sql": "SELECT 'stale' AS x", "fmt": "JSONEachRow"}, "running a query")
+        worker._due.clear()  # as if the parent had lost track of that reply
+        with pytest.raises(EngineError, match="out of step"):
+            worker.call({"sql": "SELECT name FROM system.databases", "fmt": "JSONEachRow"}, 30, "running a query")
+        assert worker.proc.poll() is not None
+    finally:
+        worker.kill()

@@ -22,7 +22,8 @@ it and removes that directory, so the worker can host a fresh one next;
 parameter); {"sql": str, "fmt": str} runs a statement. {"op": "batch" | "parse_many", "sql": [str, ...]}
 does the same for many statements in one request, one reply frame each, in order, as each ends (the parent
 still knows which statement a timeout or crash hit).
-Replies: {"ok": str} or {"error": str}.
+Replies: {"ok": str} or {"error": str}, each carrying the "id" of its request, so
+the parent notices a reply out of step instead of reading it as another's.
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ def _read() -> dict[str, Any] | None:
     return json.loads(sys.stdin.buffer.read(size))  # type: ignore[no-any-return]
 
 
-def _write(obj: dict[str, Any]) -> None:
-    data = json.dumps(obj).encode()
+def _write(obj: dict[str, Any], request_id: Any = None) -> None:
+    data = json.dumps({**obj, "id": request_id} if request_id is not None else obj).encode()
     sys.stdout.buffer.write(struct.pack(">I", len(data)) + data)
     sys.stdout.buffer.flush()
 
@@ -201,6 +202,7 @@ def main() -> int:
     conn = None
     session = ""  # the data directory of a named session (a worker reused for sessions one after another)
     while (request := _read()) is not None:
+        rid = request.get("id")
         try:
             if request.get("op") == "open":
                 if request.get("session"):
@@ -210,7 +212,7 @@ def main() -> int:
                     conn = _chdb.connect(plan["connect"])
                 for sql in plan.get("on_open", []):
                     conn.query(sql, "TabSeparated")
-                _write({"ok": ""})
+                _write({"ok": ""}, rid)
                 continue
             if request.get("op") == "close":  # end the session and remove its directory; the next one is fresh
                 if conn is not None:
@@ -219,20 +221,20 @@ def main() -> int:
                 if session:
                     shutil.rmtree(session, ignore_errors=True)
                     session = ""
-                _write({"ok": ""})
+                _write({"ok": ""}, rid)
                 continue
             fmt = request.get("fmt", "TabSeparated")
             if request.get("op") == "parse_many":  # one reply per statement, in order
                 for reply in _parse_many(conn, request["sql"]):
-                    _write(reply)
+                    _write(reply, rid)
                 continue
             if request.get("op") == "batch":  # one reply per statement, in order, as each ends
                 for sql in request["sql"]:
-                    _write(_answer(conn, False, sql, fmt))
+                    _write(_answer(conn, False, sql, fmt), rid)
                 continue
-            _write(_answer(conn, request.get("op") == "parse", request["sql"], fmt))
+            _write(_answer(conn, request.get("op") == "parse", request["sql"], fmt), rid)
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError
-            _write({"error": str(exc)})
+            _write({"error": str(exc)}, rid)
     if conn is not None:
         conn.close()
     return 0

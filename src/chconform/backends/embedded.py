@@ -42,6 +42,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,6 +264,8 @@ class Worker:
         self.sessions = 0  # sessions opened by name (open_session)
         self.fresh = ""  # what _FRESH_PROBE saw in the first session
         self.owed = 0  # replies requested and not read yet: a worker that owes one is never reused
+        self._sent = 0  # requests sent; each reply names its request
+        self._due: deque[int] = deque()  # the request id of every reply still to come, in order
         self._ready = False
 
     def wait_ready(self) -> None:
@@ -377,14 +380,17 @@ class Worker:
 
     def _send(self, request: dict[str, Any], what: str) -> None:
         self.wait_ready()
-        data = json.dumps(request).encode()
+        self._sent += 1
+        data = json.dumps({**request, "id": self._sent}).encode()
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(struct.pack(">I", len(data)) + data)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise self._crashed(what) from None
-        self.owed += len(request["sql"]) if request.get("op") in ("batch", "parse_many") else 1
+        replies = len(request["sql"]) if request.get("op") in ("batch", "parse_many") else 1
+        self.owed += replies
+        self._due.extend([self._sent] * replies)
 
     def _call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
         self._send(request, what)
@@ -397,9 +403,15 @@ class Worker:
     def _receive(self, deadline: float | None, what: str) -> dict[str, Any]:
         head = self._read_exact(4, deadline, what)
         (size,) = struct.unpack(">I", head)
-        reply = json.loads(self._read_exact(size, deadline, what))
-        self.owed = max(0, self.owed - 1)  # the first frame, "ready", was never asked for
-        return reply  # type: ignore[no-any-return]
+        reply: dict[str, Any] = json.loads(self._read_exact(size, deadline, what))
+        if self._due:  # the first frame, "ready", was never asked for
+            expected = self._due.popleft()
+            self.owed -= 1
+            if reply.get("id") != expected:
+                self.kill()
+                raise EngineCrashed(None, "ENGINE_CRASHED", f"{what}: the engine's reply is out of step "
+                                    f"(reply to request {reply.get('id')}, expected {expected}); the engine was stopped")
+        return reply
 
     def _read_exact(self, size: int, deadline: float | None, what: str) -> bytes:
         assert self.proc.stdout is not None
