@@ -245,7 +245,8 @@ def render(env: dict[str, str], cases: list[Case], figs: dict[str, Figures], ins
             "materialized view per 10), the other files re-defining a slice each (every 4th a migration that drops "
             "and re-creates); all conform.",
             "- Peak RSS: the sum of the resident sets of the command and all its descendants (engine workers, "
-            "pytest-xdist workers), sampled every 10 ms from /proc. Each engine worker maps chDB's 530 MiB "
+            "pytest-xdist workers), sampled every 10 ms from /proc (new processes found every 100 ms). Each "
+            "engine worker maps chDB's 530 MiB "
             "library; the pages of it that count as resident (220-350 MiB per worker here) depend on the page "
             "cache, so a fresh install reads higher than a warm one.",
             "- `pytest -n 2` / `-n 0`: a one-test module run once per source through the plugin's "
