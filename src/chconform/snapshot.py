@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
 from typing import Any, Callable
@@ -44,49 +45,49 @@ def take_snapshot(query: Callable[[str], list[dict[str, Any]]], access: bool = F
     return replace(snap, grants=take_access(query, skip_user=me[0]["name"] if me else None))
 
 
+def _outside_quotes(text: str) -> Iterator[tuple[int, str, int]]:
+    """(offset, character, bracket depth after it) for every character outside quotes.
+
+    One scanner for the three readers below; the texts are ClickHouse's own printouts, not user SQL.
+    """
+    depth, quote, escaped = 0, "", False
+    for i, ch in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+            continue
+        if ch in "'`\"":
+            quote = ch
+            continue
+        depth += (ch in "([") - (ch in ")]")
+        yield i, ch, depth
+
+
 def split_engine_full(engine_full: str) -> dict[str, str]:
     """Split `Engine(args) PARTITION BY … SETTINGS …` at top-level clause keywords."""
     parts: dict[str, str] = {}
-    depth, quote, i, key, start = 0, "", 0, "ENGINE", 0
-    text = engine_full
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'`\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and ch == " ":
-            nxt = next((c for c in _CLAUSES if text.startswith(c + " ", i + 1)), None)
-            if nxt:
-                parts[key] = text[start:i].strip()
-                key, i = nxt, i + 1 + len(nxt)
-                start = i
-                continue
-        i += 1
-    parts[key] = text[start:].strip()
+    key, start, resume = "ENGINE", 0, 0
+    for i, ch, depth in _outside_quotes(engine_full):
+        if i < resume or depth != 0 or ch != " ":
+            continue
+        nxt = next((c for c in _CLAUSES if engine_full.startswith(c + " ", i + 1)), None)
+        if nxt:
+            parts[key] = engine_full[start:i].strip()
+            key, start = nxt, i + 1 + len(nxt)
+            resume = start
+    parts[key] = engine_full[start:].strip()
     return parts
 
 
-def _top_level(text: str, sep: str = ",") -> list[str]:
-    """Split at `sep` outside parentheses and quotes (text as ClickHouse prints it)."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'`\"":
-            quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == sep and depth == 0:
+def _top_level(text: str) -> list[str]:
+    """Split at commas outside brackets and quotes."""
+    parts, start = [], 0
+    for i, ch, depth in _outside_quotes(text):
+        if ch == "," and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
     parts.append(text[start:].strip())
@@ -97,19 +98,8 @@ def _wrapped(element: str) -> bool:
     """True if the first `(` closes at the very last character."""
     if not (element.startswith("(") and element.endswith(")")):
         return False
-    depth, quote = 0, ""
-    for i, ch in enumerate(element):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'`\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i == len(element) - 1
-    return False
+    first_close = next((i for i, _, depth in _outside_quotes(element) if depth == 0), None)
+    return first_close == len(element) - 1
 
 
 def _unwrap(element: str) -> str:
