@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from chconform.backends.embedded import EmbeddedBackend, Worker
+from chconform.engines.embedded import EmbeddedBackend, Worker
 from chconform.config import load_config
-from chconform.run import apply_statements, load_source
+from chconform.checks.run import apply_statements, load_source
 
 
 def main() -> int:

@@ -118,10 +118,10 @@ def run_ok(cmd: list[str], what: str) -> Measured:
 def write_plan(config_file: Path, dest: Path) -> int:
     """The statements `chconform check` would run (prelude + what the policy lets through), for floor.py."""
     from chconform.config import load_config
-    from chconform.policy import gate
-    from chconform.run import load_source
-    from chconform.snapshot import snapshot_query
-    from chconform.sources import split_statements
+    from chconform.gate.policy import gate
+    from chconform.checks.run import load_source
+    from chconform.schema.snapshot import snapshot_query
+    from chconform.sql.source import split_statements
 
     config = load_config(config_file)
     sources = [[s.text for s in load_source(spec).statements if gate(s, False).action == "run"]
@@ -235,7 +235,7 @@ def render(env: dict[str, str], cases: list[Case], figs: dict[str, Figures], ins
     out += ["## How it is measured", "",
             "- Floor: `benchmarks/floor.py`, chDB alone in one process (interpreter start and chDB import "
             "included), for every source a session in a fresh directory, the prelude and every statement "
-            "chconform runs applied twice with the four snapshot queries (`src/chconform/sql/*.sql`) after each "
+            "chconform runs applied twice with the four snapshot queries (`src/chconform/schema/queries/*.sql`) after each "
             "round; no chconform code; chDB's defaults. Check: `chconform check --format json` (jobs = CPUs). "
             "Both are the wall time of a process this harness starts.",
             "- chconform's throwaway engines set `fsync_metadata = 0` (no durability needed). The ratio to a "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from chconform.errors import ConfigError
 
 __all__ = ["SourceSpec", "PathSpec", "Config", "load_config", "find_config", "ROLES"]
 
@@ -197,7 +197,7 @@ def _source(where: str, root: Path, index: int, raw: dict[str, Any], key_tables:
 
 def _prelude(where: str, base: Path, root: Path, items: list[str]) -> list[str]:
     """Each prelude item is a statement, or a .sql file (relative to root) of statements."""
-    from .sources import split_statements  # local: config must not depend on sources at import
+    from chconform.sql.source import split_statements  # local: config must not depend on sources at import
 
     out: list[str] = []
     for item in items:

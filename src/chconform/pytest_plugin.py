@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from .config import Config, load_config
-from .errors import EnvironmentUnusable
-from .model import Snapshot
-from .run import AppliedSource, SourceResult, apply_source, finish_source
+from chconform.config import Config, load_config
+from chconform.errors import EnvironmentUnusable
+from chconform.model import Snapshot
+from chconform.checks.run import AppliedSource, SourceResult, apply_source, finish_source
 
 __all__ = ["ConformanceSession", "RunStore"]
 
@@ -109,7 +109,7 @@ class ConformanceSession:
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            from .backends.base import get_backend
+            from chconform.engines import get_backend
 
             try:
                 self._backend = get_backend(self.backend_name, image=self.config.image, timeout_s=self.config.timeout_s)

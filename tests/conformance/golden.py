@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from chconform.config import Config, load_config
-from chconform.run import SourceResult
+from chconform.checks.run import SourceResult
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "data" / "cases"
 

@@ -13,21 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from chconform.backends.embedded import EmbeddedBackend
+from chconform.engines.embedded import EmbeddedBackend
 from chconform.cli import run
 from chconform.config import Config, load_config
 from chconform.errors import EngineError
-from chconform.report import render_source
-from chconform.run import SourceResult, check_source, load_source, run_check
-from chconform.snapshot import take_snapshot
-from chconform.static import (
+from chconform.reports.render import render_source
+from chconform.checks.run import SourceResult, check_source, load_source, run_check
+from chconform.schema.snapshot import take_snapshot
+from chconform.schema.static import (
     StaticSource,
     canonical_type,
     check_sources,
     read_sources,
     validate,
 )
-from chconform.static_cli import copy_sources
+from chconform.commands.validate import copy_sources
 
 from ..unit import test_static as unit
 from .golden import case_config, case_names, expected
@@ -126,7 +126,7 @@ STRICTER = [
 
 def _build_pairs(backend: EmbeddedBackend, pairs: list[tuple[str, str]]) -> list[bool | None]:
     """For each pair: does the engine build the two the same (None: it refuses one)?"""
-    from chconform.compare import compare_tables
+    from chconform.schema.compare import compare_tables
 
     instance = backend.instance()
     try:
@@ -157,7 +157,7 @@ def _build_pairs(backend: EmbeddedBackend, pairs: list[tuple[str, str]]) -> list
 
 
 def test_every_spelling_pair_gets_the_engines_verdict(backend: EmbeddedBackend) -> None:
-    from chconform.static import compare_definitions
+    from chconform.schema.static import compare_definitions
 
     same = [(unit._table(a), unit._table(b)) for a, b in unit.SAME]
     same += [(unit._table("ORDER BY a", a), unit._table("ORDER BY a", b)) for a, b in unit.SAME_COLUMNS]
@@ -266,8 +266,8 @@ NONDETERMINISTIC_CALLS = [
 
 
 def test_every_partition_key_static_calls_nondeterministic_is_refused_by_the_engine(backend: EmbeddedBackend) -> None:
-    from chconform.sources import split_statements
-    from chconform.static import parse_definition
+    from chconform.sql.source import split_statements
+    from chconform.schema.static import parse_definition
 
     instance = backend.instance()
     try:

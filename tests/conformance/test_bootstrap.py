@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from chconform.bootstrap import load_target, open_target
+from chconform.evidence.bootstrap import load_target, open_target
 from chconform.cli import run
 from chconform.config import load_config
-from chconform.snapshot import take_snapshot
+from chconform.schema.snapshot import take_snapshot
 
 from .repo_copy import copy_sources, replace_once
 

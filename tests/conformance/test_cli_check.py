@@ -83,7 +83,7 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_inventory_catches_an_unconfigured_file(tmp_path: Path) -> None:
     from chconform.config import load_config
-    from chconform.inventory import unconfigured_sources
+    from chconform.checks.inventory import unconfigured_sources
 
     config = copy_sources(tmp_path / "copy")
     assert unconfigured_sources(load_config(config)) == []

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from chconform.backends.docker import DockerBackend, take_inventory
+from chconform.engines.docker import DockerBackend, take_inventory
 from chconform.cli import run
 from chconform.config import Config, load_config
 from chconform.errors import EnvironmentUnusable
-from chconform.run import apply_statements, check_source, load_source
-from chconform.snapshot import take_snapshot
-from chconform.sources import split_statements
+from chconform.checks.run import apply_statements, check_source, load_source
+from chconform.schema.snapshot import take_snapshot
+from chconform.sql.source import split_statements
 
 pytestmark = [pytest.mark.docker, pytest.mark.engine]
 

@@ -24,11 +24,11 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 SCRIPT = r"""
 import json, sys, tempfile
 import clickhouse_connect
-from chconform.backends.docker import reset, reset_statements, take_inventory
-from chconform.backends.server import HttpInstance
+from chconform.engines.docker import reset, reset_statements, take_inventory
+from chconform.engines.server import HttpInstance
 from chconform.config import load_config
-from chconform.run import load_source
-from chconform.snapshot import take_snapshot
+from chconform.checks.run import load_source
+from chconform.schema.snapshot import take_snapshot
 
 config = load_config(sys.argv[1])
 with tempfile.TemporaryDirectory() as scratch:

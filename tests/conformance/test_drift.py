@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from chconform import drift_cli
-from chconform.backends.embedded import EmbeddedBackend
+from chconform.commands import diff as drift_cli
+from chconform.engines.embedded import EmbeddedBackend
 from chconform.cli import run
 from chconform.config import load_config
-from chconform.run import apply_statements, load_source
-from chconform.sources import split_statements
+from chconform.checks.run import apply_statements, load_source
+from chconform.sql.source import split_statements
 
 pytestmark = pytest.mark.engine
 
@@ -142,11 +142,11 @@ def test_database_option_widens_the_comparison(monkeypatch: pytest.MonkeyPatch, 
 CLIENT_SCRIPT = r"""
 import dataclasses, json, sys, tempfile
 import clickhouse_connect
-from chconform.backends.server import HttpInstance
+from chconform.engines.server import HttpInstance
 from chconform.config import load_config
 from chconform.errors import EngineError
-from chconform.run import load_source
-from chconform.snapshot import take_snapshot
+from chconform.checks.run import load_source
+from chconform.schema.snapshot import take_snapshot
 
 config = load_config(sys.argv[1])
 with tempfile.TemporaryDirectory() as scratch:
@@ -181,7 +181,7 @@ def test_the_server_instance_reads_the_same_snapshot_through_clickhouse_connect(
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    from chconform.snapshot import take_snapshot
+    from chconform.schema.snapshot import take_snapshot
 
     want = take_snapshot(same_server.query)
     assert got["tables"] == json.loads(json.dumps([dataclasses.asdict(t) for t in want.tables]))

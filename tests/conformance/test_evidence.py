@@ -16,7 +16,7 @@ import pytest
 
 from chconform.cli import run
 from chconform.config import load_config
-from chconform.evidence import (
+from chconform.evidence.pipeline import (
     BEGIN_MARK,
     END_MARK,
     FAIL,

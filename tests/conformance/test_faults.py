@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from chconform.backends.embedded import EmbeddedBackend, Hardening, Worker
+from chconform.engines.embedded import EmbeddedBackend, Hardening, Worker
 from chconform.config import Config, load_config
-from chconform.report import render_source
-from chconform.run import RunResult, run_check
+from chconform.reports.render import render_source
+from chconform.checks.run import RunResult, run_check
 from tests.reliability import normalise, record
 
 pytestmark = pytest.mark.engine
@@ -160,7 +160,7 @@ def _workers_under(root: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"chconform.backends._worker" in argv and any(a.startswith(str(root).encode()) for a in argv):
+        if b"chconform.engines._worker" in argv and any(a.startswith(str(root).encode()) for a in argv):
             found.append(int(entry.name))
     return found
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from chconform.backends.embedded import EmbeddedBackend
+from chconform.engines.embedded import EmbeddedBackend
 from chconform.config import load_config
-from chconform.report import render_source
-from chconform.run import check_source
+from chconform.reports.render import render_source
+from chconform.checks.run import check_source
 
 from .golden import case_config, case_names, errors, expected, expected_errors, expected_findings, findings
 

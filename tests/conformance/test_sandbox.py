@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from chconform.backends.embedded import EmbeddedBackend, Hardening
+from chconform.engines.embedded import EmbeddedBackend, Hardening
 from chconform.cli import run
 from chconform.config import load_config
 from chconform.errors import EngineError
-from chconform.report import render_json, render_text
-from chconform.run import run_check
+from chconform.reports.render import render_json, render_text
+from chconform.checks.run import run_check
 from tests.reliability import normalise, record
 
 pytestmark = pytest.mark.engine

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chconform.bootstrap import load_target, open_target
+from chconform.evidence.bootstrap import load_target, open_target
 from chconform.cli import run
 from chconform.config import load_config
 

@@ -10,10 +10,10 @@ import pytest
 
 from chconform.config import Config
 from chconform.pytest_plugin import ConformanceSession
-from chconform.report import difference_line
-from chconform.run import SourceResult
-from chconform.inventory import unconfigured_sources
-from chconform.sources import read_source
+from chconform.reports.render import difference_line
+from chconform.checks.run import SourceResult
+from chconform.checks.inventory import unconfigured_sources
+from chconform.sql.source import read_source
 
 pytestmark = pytest.mark.engine
 

@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from chconform.backends.embedded import EmbeddedBackend, EmbeddedInstance, Worker
+from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance, Worker
 from chconform.config import Config, load_config
 from chconform.errors import EngineError, EngineTimeout
 from chconform.pytest_plugin import ConformanceSession, RunStore
-from chconform.run import SourceResult, apply_statements, check_source
-from chconform.sources import split_statements
+from chconform.checks.run import SourceResult, apply_statements, check_source
+from chconform.sql.source import split_statements
 
 pytestmark = pytest.mark.engine
 
@@ -324,8 +324,8 @@ BROKEN = "CREATE TABLE zakaz.broken (a Int32 ENGINE = MergeTree ORDER BY a"
 def test_gate_verdicts_in_one_request_equal_one_by_one(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     """The texts of a batch are parsed in one query (one by one when one of them does not parse);
     every verdict is the one a lone parse gives."""
-    import chconform.backends.embedded as embedded
-    from chconform.run import load_source
+    import chconform.engines.embedded as embedded
+    from chconform.checks.run import load_source
 
     texts = [s.text for spec in config.sources for s in load_source(spec).statements] + HOSTILE
     worker = Worker()

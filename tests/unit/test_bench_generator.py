@@ -10,8 +10,8 @@ import pytest
 from benchmarks.generate import CANONICAL, generate
 from chconform.cli import run
 from chconform.config import load_config
-from chconform.rules import role_findings
-from chconform.run import load_source
+from chconform.checks.rules import role_findings
+from chconform.checks.run import load_source
 
 
 @pytest.mark.parametrize(("tables", "files"), [(10, 7), (23, 5), (100, 50)], ids=["10x7", "23x5", "100x50"])

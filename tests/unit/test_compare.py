@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chconform.compare import compare, compare_tables
+from chconform.schema.compare import compare, compare_tables
 from chconform.model import Column, Index, Snapshot, Table
 
 COLS = (Column("id", 1, "String"), Column("city", 2, "LowCardinality(String)"), Column("n", 3, "UInt32", "DEFAULT", "0"))

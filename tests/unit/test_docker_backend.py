@@ -13,8 +13,8 @@ import pytest
 from testcontainers.community.clickhouse import ClickHouseContainer
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
-from chconform.backends.base import get_backend
-from chconform.backends.docker import (
+from chconform.engines import get_backend
+from chconform.engines.docker import (
     HARNESS_USER,
     ContainerPlan,
     Inventory,

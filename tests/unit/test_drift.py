@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from chconform.access import build_access, compare_access, grant_text
-from chconform.backends.server import engine_error, parse_url
+from chconform.schema.access import build_access, compare_access, grant_text
+from chconform.engines.server import engine_error, parse_url
 from chconform.cli import run
-from chconform.drift_cli import drift, password_from_env, restrict
+from chconform.commands.diff import drift, password_from_env, restrict
 from chconform.errors import ConfigError, EngineTimeout
 from chconform.model import Column, Snapshot, Table
 
@@ -200,8 +200,8 @@ class RecordingClient:
 @pytest.mark.parametrize("name", ["databases", "tables", "columns", "indices", "access_users", "access_roles",
                                   "access_grants", "access_role_grants", "row_counts"])
 def test_a_read_only_server_lets_every_catalog_query_through(name: str) -> None:
-    from chconform.backends.server import HttpInstance
-    from chconform.snapshot import snapshot_query
+    from chconform.engines.server import HttpInstance
+    from chconform.schema.snapshot import snapshot_query
 
     client = RecordingClient()
     assert HttpInstance(client, "http://ch:8123").query(snapshot_query(name)) == [{"name": "x"}]
@@ -211,7 +211,7 @@ def test_a_read_only_server_lets_every_catalog_query_through(name: str) -> None:
 @pytest.mark.parametrize("sql", ["INSERT INTO t VALUES (1)", "-- comment\nDROP TABLE zakaz.dim_events",
                                  "/* x */ ALTER TABLE t DELETE WHERE 1"])
 def test_a_read_only_server_refuses_anything_else(sql: str) -> None:
-    from chconform.backends.server import HttpInstance
+    from chconform.engines.server import HttpInstance
     from chconform.errors import ChconformError
 
     client = RecordingClient()

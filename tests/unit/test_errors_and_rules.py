@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from chconform.errors import parse_engine_message
-from chconform.rules import role_findings
-from chconform.sources import Source, split_statements
+from chconform.checks.rules import role_findings
+from chconform.sql.source import Source, split_statements
 
 
 def test_parse_engine_message() -> None:

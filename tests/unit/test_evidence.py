@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chconform.errors import ChconformError
-from chconform.evidence import (
+from chconform.evidence.pipeline import (
     BEGIN_MARK,
     END_MARK,
     FAIL,

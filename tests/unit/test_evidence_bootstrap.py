@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chconform.bootstrap import (
+from chconform.evidence.bootstrap import (
     BootstrapResult,
     StepOutcome,
     bootstrap_plan,
@@ -20,7 +20,7 @@ from chconform.bootstrap import (
 )
 from chconform.config import load_config
 from chconform.errors import ConfigError
-from chconform.sources import split_statements
+from chconform.sql.source import split_statements
 
 REPO = Path(__file__).resolve().parents[2]
 

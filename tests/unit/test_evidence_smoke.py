@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chconform.errors import SourceError
-from chconform.smoke import (
+from chconform.evidence.smoke import (
     Check,
     Payload,
     SmokeResult,

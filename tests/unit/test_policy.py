@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from chconform.policy import SKIP_ACCESS, gate, gate_ast, gate_sql, parse_target
-from chconform.sources import split_statements
+from chconform.gate.policy import SKIP_ACCESS, gate, gate_ast, gate_sql, parse_target
+from chconform.sql.source import split_statements
 
 
 def verdict(text: str, access_control: bool = False) -> tuple[str, str]:

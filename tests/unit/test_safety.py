@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chconform.errors import ConfigError
-from chconform.safety import (
+from chconform.checks.safety import (
     classify_destructive,
     destructive_actions,
     destructive_statements,
@@ -15,7 +15,7 @@ from chconform.safety import (
     project_roots,
     rename_targets,
 )
-from chconform.sources import Source, split_statements
+from chconform.sql.source import Source, split_statements
 
 
 def one(text: str):  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chconform.snapshot import build_snapshot, normalize_key, split_engine_full
+from chconform.schema.snapshot import build_snapshot, normalize_key, split_engine_full
 
 
 def test_split_engine_full() -> None:

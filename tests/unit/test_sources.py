@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from chconform.errors import SourceError
-from chconform.sources import decode, split_statements
+from chconform.sql.source import decode, split_statements
 
 
 @pytest.mark.parametrize(

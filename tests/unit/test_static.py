@@ -12,8 +12,8 @@ import pytest
 
 from chconform.cli import run
 from chconform.config import Config, load_config
-from chconform.sources import split_statements
-from chconform.static import (
+from chconform.sql.source import split_statements
+from chconform.schema.static import (
     Definition,
     canonical_type,
     column_types,
@@ -433,7 +433,7 @@ def test_a_missing_config_is_one_line(tmp_path: Path) -> None:
 
 
 def test_one_changed_column_type_fails_naming_file_and_table_and_the_original_passes(tmp_path: Path) -> None:
-    from chconform.static_cli import copy_sources
+    from chconform.commands.validate import copy_sources
 
     config = load_config(REPO / "pyproject.toml")
     toml = copy_sources(config, tmp_path / "copy")

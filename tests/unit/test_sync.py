@@ -11,9 +11,9 @@ import pytest
 
 from chconform.cli import run
 from chconform.config import Config, load_config
-from chconform.static import validate
-from chconform.static_cli import copy_sources
-from chconform.sync import newline_of, plan
+from chconform.schema.static import validate
+from chconform.commands.validate import copy_sources
+from chconform.plan.sync import newline_of, plan
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chconform.sources import Source, split_statements
-from chconform.upgrade import DataLoss, PathResult, losses, seedable
+from chconform.sql.source import Source, split_statements
+from chconform.checks.path import DataLoss, PathResult, losses, seedable
 
 
 def _source(text: str, path: str = "step.sql") -> Source:

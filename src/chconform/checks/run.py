@@ -1,0 +1,370 @@
+"""The conformance run: every source on its own fresh instance, applied twice, compared with the canon."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from chconform.engines.base import Backend, Instance
+from chconform.schema.compare import compare, compare_tables
+from chconform.config import Config, SourceSpec
+from chconform.errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
+from chconform.model import Difference, Snapshot
+from chconform.gate.policy import Verdict, gate
+from chconform.checks.rules import role_findings
+from chconform.schema.snapshot import take_snapshot
+from chconform.sql.source import Source, Statement, read_source
+
+__all__ = [
+    "StatementError",
+    "Skipped",
+    "SourceResult",
+    "RunResult",
+    "apply_statements",
+    "check_source",
+    "apply_source",
+    "finish_source",
+    "AppliedSource",
+    "run_check",
+    "load_source",
+]
+
+
+@dataclass(frozen=True)
+class StatementError:
+    """A statement ClickHouse refused (or that could not run): where, which round, why."""
+
+    round: int
+    line: int
+    code: int | None
+    name: str | None
+    message: str
+    statement: str
+    source: str = ""
+    column: int = 0  # set when ClickHouse's parser names the position of a syntax error
+
+
+@dataclass(frozen=True)
+class Skipped:
+    line: int
+    reason: str
+    statement: str
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """Everything one source's check found."""
+
+    path: str
+    role: str
+    errors: tuple[StatementError, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    missing_tables: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[str, ...] = ()
+    defined: tuple[str, ...] = ()  # tables and views the source built
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.errors or self.differences or self.missing_tables)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    backend: str
+    clickhouse_version: str
+    canonical: str
+    key_tables: tuple[str, ...]
+    sources: tuple[SourceResult, ...]
+    sandbox: str = "none"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.ok for s in self.sources)
+
+
+def load_source(spec: SourceSpec) -> Source:
+    return read_source(spec.file, spec.path)
+
+
+def apply_statements(
+    instance: Instance,
+    statements: tuple[Statement, ...] | list[Statement],
+    round_no: int,
+    deadline: float,
+    access_control: bool,
+    source: str = "",
+) -> tuple[list[StatementError], list[Skipped], bool]:
+    """Run statements in order; return errors, skipped, and whether the instance is still usable.
+
+    An instance with `execute_many` gets every statement the policy lets through in one request (one
+    round trip instead of one per statement); the outcome is the same as running them one by one.
+    """
+    errors: list[StatementError] = []
+    skipped: list[Skipped] = []
+    execute_many = getattr(instance, "execute_many", None)
+    if execute_many is not None:
+        return _apply_in_one_request(execute_many, statements, round_no, deadline, access_control, source)
+    for stmt in statements:
+        verdict = _gated(stmt, access_control)
+        if verdict.action == "skip":
+            skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
+            continue
+        if verdict.action == "refuse":
+            errors.append(StatementError(round_no, stmt.line, None, "REFUSED", verdict.reason, stmt.first_line, source))
+            continue
+        left = deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise EngineTimeout(None, "TIMEOUT", "the source's time budget (timeout_s) is spent")
+            instance.execute(stmt.text, timeout=left)
+        except EngineError as exc:
+            errors.append(_statement_error(round_no, stmt, exc, source))
+            if isinstance(exc, (EngineTimeout, EngineCrashed)):
+                return errors, skipped, False
+    return errors, skipped, True
+
+
+def _apply_in_one_request(
+    execute_many: Callable[..., list[EngineError | None]],
+    statements: Sequence[Statement],
+    round_no: int,
+    deadline: float,
+    access_control: bool,
+    source: str,
+) -> tuple[list[StatementError], list[Skipped], bool]:
+    """`apply_statements` with one request; what follows a timeout or crash is neither run nor reported."""
+    verdicts = [_gated(stmt, access_control) for stmt in statements]
+    runnable = [i for i, v in enumerate(verdicts) if v.action == "run"]
+    outcomes: dict[int, EngineError | None] = {}
+    left = deadline - time.monotonic()
+    if runnable and left <= 0:
+        outcomes[runnable[0]] = EngineTimeout(None, "TIMEOUT", "the source's time budget (timeout_s) is spent")
+    elif runnable:
+        outcomes = dict(zip(runnable, execute_many([statements[i].text for i in runnable], timeout=left)))
+    last = max(outcomes, default=None)
+    stopped = last if last is not None and isinstance(outcomes[last], (EngineTimeout, EngineCrashed)) else None
+    errors: list[StatementError] = []
+    skipped: list[Skipped] = []
+    for i, (stmt, verdict) in enumerate(zip(statements, verdicts)):
+        if stopped is not None and i > stopped:
+            break
+        if verdict.action == "skip":
+            skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
+        elif verdict.action == "refuse":
+            errors.append(StatementError(round_no, stmt.line, None, "REFUSED", verdict.reason, stmt.first_line, source))
+        elif (exc := outcomes.get(i)) is not None:
+            errors.append(_statement_error(round_no, stmt, exc, source))
+    return errors, skipped, stopped is None
+
+
+_VERDICTS: dict[tuple[str, str, bool], Verdict] = {}
+
+
+def _gated(stmt: Statement, access_control: bool) -> Verdict:
+    """`gate`, once per statement text and kind (both rounds, and every file repeating a definition, share it)."""
+    key = (stmt.kind, stmt.text, access_control)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        verdict = gate(stmt, access_control)
+        if len(_VERDICTS) < 100_000:
+            _VERDICTS[key] = verdict
+    return verdict
+
+
+def _statement_error(round_no: int, stmt: Statement, exc: EngineError, source: str) -> StatementError:
+    if isinstance(exc, (EngineTimeout, EngineCrashed)):
+        return StatementError(round_no, stmt.line, exc.code, exc.name, exc.message, stmt.first_line, source)
+    line, column = _error_position(stmt, exc.message)
+    return StatementError(round_no, line, exc.code, exc.name, exc.message, stmt.first_line, source, column)
+
+
+def _error_position(stmt: Statement, message: str) -> tuple[int, int]:
+    """File line and column of a syntax error (ClickHouse counts bytes from the statement's start)."""
+    offset = engine_position(message)
+    if offset is None:
+        return stmt.line, 0
+    before = stmt.text.encode("utf-8")[: max(offset - 1, 0)].decode("utf-8", "ignore")
+    lines = before.split("\n")
+    column = len(lines[-1]) + 1 + (stmt.column - 1 if len(lines) == 1 else 0)
+    return stmt.line + len(lines) - 1, column
+
+
+def _prelude(config: Config) -> tuple[Statement, ...]:
+    from chconform.sql.source import split_statements
+
+    return tuple(s for text in config.prelude for s in split_statements(text))
+
+
+@dataclass(frozen=True)
+class AppliedSource:
+    """A source applied twice on its own instance, not yet compared with the canon (which may still be building)."""
+
+    spec: SourceSpec
+    source: Source | None  # None: unreadable
+    result: SourceResult  # everything but the canonical differences
+    snapshot: Snapshot | None  # round 1
+
+
+def check_source(
+    backend: Backend,
+    config: Config,
+    spec: SourceSpec,
+    canonical: Snapshot | None,
+) -> tuple[SourceResult, Snapshot | None]:
+    """Apply one source twice on a fresh instance; return its result and round-1 snapshot."""
+    return finish_source(config, apply_source(backend, config, spec), canonical)
+
+
+def finish_source(
+    config: Config, applied: AppliedSource, canonical: Snapshot | None
+) -> tuple[SourceResult, Snapshot | None]:
+    """Compare an applied source with the canon (pure): its final result and round-1 snapshot."""
+    started = time.monotonic()
+    result, snap1, source = applied.result, applied.snapshot, applied.source
+    if snap1 is None or source is None or canonical is None or applied.spec.path == config.canonical:
+        return result, snap1
+    found = _attribute(compare(canonical, snap1), source, "canonical")
+    took = round(result.duration_s + time.monotonic() - started, 3)
+    return replace(result, differences=result.differences + tuple(found), duration_s=took), snap1
+
+
+def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedSource:
+    """Apply one source twice on a fresh instance: errors, idempotency, duplicates, role rules, must_define."""
+    started = time.monotonic()
+    try:
+        source = load_source(spec)
+    except SourceError as exc:
+        err = StatementError(0, 0, None, "UNREADABLE", str(exc), "", spec.path)
+        unreadable = SourceResult(spec.path, spec.role, errors=(err,), duration_s=time.monotonic() - started)
+        return AppliedSource(spec, None, unreadable, None)
+    access = backend.supports_access_control
+    errors: list[StatementError] = []
+    skipped: list[Skipped] = []
+    diffs: list[Difference] = list(role_findings(source, spec.role))
+    snap1: Snapshot | None = None
+    instance = backend.instance()
+    try:
+        alive = True
+        for round_no in (1, 2):
+            deadline = time.monotonic() + config.timeout_s
+            pre_errors, _, alive = apply_statements(instance, _prelude(config), round_no, deadline, access, "prelude")
+            errors.extend(pre_errors)
+            if alive:
+                errs, skips, alive = apply_statements(instance, source.statements, round_no, deadline, access, spec.path)
+                errors.extend(errs)
+                if round_no == 1:
+                    skipped.extend(skips)
+            if not alive:
+                break
+            snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)), access=access)
+            if round_no == 1:
+                snap1 = snap
+            else:
+                assert snap1 is not None
+                diffs.extend(_idempotency(snap1, snap, source))
+        if alive and snap1 is not None:
+            diffs.extend(_duplicates(instance, source, config))
+    except EngineError as exc:  # a snapshot query failed: the instance is unusable
+        errors.append(StatementError(0, 0, exc.code, exc.name, exc.message, "(snapshot)", spec.path))
+    finally:
+        instance.close()
+    defined: tuple[str, ...] = tuple(snap1.names) if snap1 else ()
+    missing: tuple[str, ...] = ()
+    if snap1 is not None:
+        missing = tuple(t for t in spec.must_define if snap1.table(t) is None)
+    result = SourceResult(
+        path=spec.path,
+        role=spec.role,
+        errors=tuple(replace(e, source=e.source or spec.path) for e in errors),
+        differences=tuple(diffs),
+        missing_tables=missing,
+        skipped=tuple(skipped),
+        warnings=source.warnings,
+        defined=defined,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    return AppliedSource(spec, source, result, snap1)
+
+
+def _attribute(diffs: list[Difference], source: Source, check: str) -> list[Difference]:
+    """Name the file and the line of the statement that defined each differing object."""
+    out = []
+    for d in diffs:
+        creates = source.creates(d.object)
+        line = creates[-1].line if creates else None
+        out.append(replace(d, source=source.path, line=line, check=check))
+    return out
+
+
+def _idempotency(first: Snapshot, second: Snapshot, source: Source) -> list[Difference]:
+    diffs = compare(first, second, sorted(set(first.names) | set(second.names)), missing=True)
+    renamed = [replace(d, aspect="round2_" + d.aspect) for d in diffs]
+    return _attribute(renamed, source, "idempotency")
+
+
+def _duplicates(instance: Instance, source: Source, config: Config) -> list[Difference]:
+    """Build every definition of a table defined twice in one file side by side and compare them."""
+    by_target: dict[str, list[Statement]] = {}
+    for stmt in source.statements:
+        if stmt.kind in ("create_table", "create_view", "create_materialized_view") and stmt.target and stmt.target_span:
+            by_target.setdefault(stmt.target, []).append(stmt)
+    out: list[Difference] = []
+    for k, (target, stmts) in enumerate(sorted((t, s) for t, s in by_target.items() if len(s) > 1)):
+        built = []
+        for j, stmt in enumerate(stmts):
+            db = f"_chconform_dup_{k}_{j}"
+            a, b = stmt.target_span  # type: ignore[misc]
+            text = stmt.text[:a] + f"{db}.`{target.split('.', 1)[1]}`" + stmt.text[b:]
+            try:
+                instance.execute(f"CREATE DATABASE IF NOT EXISTS {db}", timeout=config.timeout_s)
+                instance.execute(text, timeout=config.timeout_s)
+                built.append((stmt, db))
+            except EngineError:
+                continue  # it failed in the real rounds too, and is reported there
+        if len(built) < 2:
+            continue
+        snap = take_snapshot(lambda sql: instance.query(sql, timeout=config.timeout_s))
+        first_stmt, first_db = built[0]
+        name = target.split(".", 1)[1]
+        base = snap.table(f"{first_db}.{name}")
+        for stmt, db in built[1:]:
+            other = snap.table(f"{db}.{name}")
+            if base is None or other is None:
+                continue
+            for d in compare_tables(replace(base, database=target.split(".")[0]), replace(other, database=target.split(".")[0])):
+                if d.aspect == "view_query":
+                    continue  # the query text names the scratch database; compared by columns instead
+                out.append(replace(d, aspect="duplicate_" + d.aspect, source=source.path, line=stmt.line, check="duplicate",
+                                   canonical=f"{d.canonical} (line {first_stmt.line})"))
+    return out
+
+
+def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] | None = None) -> RunResult:
+    """Apply every source in parallel, the canonical one first; then compare each with the canon's round-1 snapshot.
+
+    No source waits for the canon to be built: only the comparison needs it, and that is pure and quick.
+    """
+    canon_spec = config.canonical_source
+    others = [s for s in config.sources if s.path != config.canonical and (only is None or s.path in only)]
+    reserve = getattr(backend, "reserve", None)
+    if callable(reserve):  # start the engines for every job now, not one by one on first use
+        count = 1 + len(others)
+        reserve(max(1, min(jobs, count)), spares=0 if count <= jobs else None)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        applied = list(pool.map(lambda s: apply_source(backend, config, s), [canon_spec, *others]))
+    canon_result, canon_snap = finish_source(config, applied[0], None)
+    results = [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
+    ordered = [canon_result] + results if only is None or config.canonical in only else results
+    return RunResult(
+        backend=backend.name,
+        clickhouse_version=backend.version(),
+        canonical=config.canonical,
+        key_tables=config.key_tables,
+        sources=tuple(ordered),
+        sandbox=str(getattr(backend, "sandbox", "none")),
+    )

@@ -1,0 +1,39 @@
+"""`chconform smoke [--dry-run]`: every key table and view answers; sample QTickets payloads fit the live types."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from chconform.commands._common import EXIT_FOUND, EXIT_OK, command
+
+__all__ = ["cmd_smoke"]
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="pyproject.toml with [tool.chconform], or a chconform.toml")
+    p.add_argument("--env-file", type=Path, help="env file naming the target (default: <root>/.env when present)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write nothing: validate the payloads against the live types; meta_job_runs must not change")
+    p.add_argument("--payloads", type=Path,
+                   help="folder of sample payloads, one JSON file per table (default tests/data/qtickets)")
+
+
+@command("smoke", "query every key table and view of the bootstrapped target and validate sample QTickets payloads",
+         _arguments)
+def cmd_smoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from chconform.evidence.bootstrap import load_target, repo_root
+    from chconform.config import load_config
+    from chconform.evidence.smoke import run_smoke
+
+    config = load_config(args.config)
+    target = load_target(config, args.env_file)
+    payloads = (args.payloads or repo_root(config) / "tests" / "data" / "qtickets").resolve()
+
+    def write(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    result = run_smoke(config, target, payloads, args.dry_run, write)
+    return EXIT_OK if result.ok else EXIT_FOUND

@@ -1,0 +1,59 @@
+"""`chconform sync [--check | --write]`: canonicalize every key-table definition in the sources.
+
+`--check` (the default) writes nothing: it prints a unified diff and exits 1 if anything
+would change, 0 if nothing would. `--write` changes the files in place (atomically), then
+runs the static validator on the result: exit 0 if it passes, 1 if findings remain that
+sync does not fix (non-key tables, views, undecidable definitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from chconform.commands._common import EXIT_FOUND, EXIT_OK, command
+
+__all__ = ["cmd_sync"]
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="pyproject.toml with [tool.chconform], or a chconform.toml")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="print a unified diff; exit 1 if anything would change "
+                                                           "(the default)")
+    mode.add_argument("--write", action="store_true", help="rewrite the files in place (temporary file, then rename)")
+
+
+@command("sync", "rewrite drifted key-table definitions to the canonical text (--check shows, --write applies)",
+         _arguments)
+def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from chconform.config import load_config
+    from chconform.plan.sync import encode, plan, unified_diff, write_atomic
+
+    config = load_config(args.config)
+    plans = plan(config)
+    changed = [p for p in plans if p.changed]
+    for p in plans:
+        out.writelines(f"note: {note}\n" for note in p.notes)
+    if not args.write:
+        for p in changed:
+            out.write(unified_diff(p))
+        for p in changed:
+            out.writelines(f"sync: {e.why}\n" for e in sorted(p.edits, key=lambda e: e.start))
+        out.write(f"sync: {len(changed)} file{'s' if len(changed) != 1 else ''} would change"
+                  + (f": {', '.join(p.path for p in changed)}; run `chconform sync --write`\n" if changed else "\n"))
+        return EXIT_FOUND if changed else EXIT_OK
+    data = {p.path: encode(p.new, p.encoding, p.path) for p in changed}  # every file encodable before any write
+    for p in changed:
+        write_atomic(p.file, data[p.path])
+        out.writelines(f"sync: {e.why}\n" for e in sorted(p.edits, key=lambda e: e.start))
+        out.write(f"sync: wrote {p.path}\n")
+    if not changed:
+        out.write("sync: nothing to change\n")
+    from chconform.schema.static import validate
+    from chconform.commands.validate import render_text
+
+    report = validate(config)
+    out.write(render_text(report))
+    return EXIT_OK if report.ok else EXIT_FOUND

@@ -1,0 +1,244 @@
+"""The embedded engine's worker process: one chDB session in one data directory, sandboxed.
+
+Spoken over stdin/stdout in length-prefixed JSON frames so the parent can time
+out, kill and replace a worker without ever importing chDB itself.
+
+Start: `python -m chconform.engines._worker <workdir>`; the parent has written
+`<workdir>/etc/worker.json` (the plan: data directory, engine config file,
+Landlock paths). Before it reads a single request the worker
+  * drops core dumps and caps file sizes (rlimits),
+  * turns chDB's crash handlers off, so a segfault is an exit the parent sees,
+    not a hang,
+  * restricts itself with Landlock where the kernel offers it: read only the
+    interpreter, package and system paths, write only its own directories,
+    execute nothing, open no TCP connection, signal no process outside itself.
+The first reply says which sandbox is in force: {"ok": "ready", "version": ...,
+"sandbox": "landlock" | "none", "sandbox_detail": why}.
+
+Requests: {"op": "open"} opens the session ({"op": "open", "session": name}: a
+session in its own directory beneath the data directory); {"op": "close"} ends
+it and removes that directory, so the worker can host a fresh one next;
+{"op": "parse", "sql": str} returns ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
+parameter); {"sql": str, "fmt": str} runs a statement. {"op": "batch" | "parse_many", "sql": [str, ...]}
+does the same for many statements in one request, one reply frame each, in order, as each ends (the parent
+still knows which statement a timeout or crash hit).
+Replies: {"ok": str} or {"error": str}, each carrying the "id" of its request, so
+the parent notices a reply out of step instead of reading it as another's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import struct
+import sys
+from typing import Any
+
+# Landlock ABI (linux/landlock.h). Access rights of files and directories:
+_FS_EXECUTE = 1 << 0
+_FS_WRITE_FILE = 1 << 1
+_FS_READ_FILE = 1 << 2
+_FS_READ_DIR = 1 << 3
+_FS_ALL_V1 = (1 << 13) - 1  # execute … make_sym
+_FS_REFER = 1 << 13  # ABI 2
+_FS_TRUNCATE = 1 << 14  # ABI 3
+_FS_IOCTL_DEV = 1 << 15  # ABI 5
+_NET_BIND_TCP = 1 << 0  # ABI 4
+_NET_CONNECT_TCP = 1 << 1
+_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+_SCOPE_SIGNAL = 1 << 1
+_RULE_PATH_BENEATH = 1
+_CREATE_RULESET_VERSION = 1
+_SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
+_PR_SET_NO_NEW_PRIVS = 38
+_FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock(read: list[str], write: list[str]) -> tuple[str, str]:
+    """Restrict this process for good; return ("landlock", detail) or ("none", why not)."""
+    machine = os.uname().machine
+    if sys.platform != "linux" or machine not in _SYS:
+        return "none", f"Landlock needs Linux on x86_64/aarch64 (this is {sys.platform} {machine})"
+    create, add_rule, restrict = _SYS[machine]
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
+    if abi < 1:
+        return "none", f"the kernel offers no Landlock ({os.strerror(ctypes.get_errno())})"
+    fs = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0) | (_FS_IOCTL_DEV if abi >= 5 else 0)
+    net = (_NET_BIND_TCP | _NET_CONNECT_TCP) if abi >= 4 else 0
+    scoped = (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if abi >= 6 else 0
+    attr = _RulesetAttr(fs, net, scoped)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return "none", f"landlock_create_ruleset failed ({os.strerror(ctypes.get_errno())})"
+    try:
+        read_rights = _FS_READ_FILE | _FS_READ_DIR
+        write_rights = fs & ~_FS_EXECUTE
+        for paths, rights in ((read, read_rights), (write, write_rights)):
+            for path in paths:
+                _allow(libc, add_rule, ruleset, path, rights)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return "none", f"prctl(NO_NEW_PRIVS) failed ({os.strerror(ctypes.get_errno())})"
+        if libc.syscall(restrict, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+            return "none", f"landlock_restrict_self failed ({os.strerror(ctypes.get_errno())})"
+    finally:
+        os.close(ruleset)
+    net_note = "no TCP" if net else "TCP not restricted (Landlock ABI < 4)"
+    return "landlock", f"Landlock ABI {abi}: read {len(read)} paths, write {len(write)}, no exec, {net_note}"
+
+
+def _allow(libc: Any, add_rule: int, ruleset: int, path: str, rights: int) -> None:
+    """One path-beneath rule; a path that does not exist is simply not granted."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if not os.path.isdir(path):
+            rights &= _FILE_RIGHTS  # the kernel refuses directory rights on a file
+        rule = _PathBeneath(rights, fd)
+        if libc.syscall(add_rule, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule),
+                        ctypes.c_uint32(0)) != 0:
+            raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(fd)
+
+
+def _read() -> dict[str, Any] | None:
+    head = sys.stdin.buffer.read(4)
+    if len(head) < 4:
+        return None
+    (size,) = struct.unpack(">I", head)
+    return json.loads(sys.stdin.buffer.read(size))  # type: ignore[no-any-return]
+
+
+def _write(obj: dict[str, Any], request_id: Any = None) -> None:
+    data = json.dumps({**obj, "id": request_id} if request_id is not None else obj).encode()
+    sys.stdout.buffer.write(struct.pack(">I", len(data)) + data)
+    sys.stdout.buffer.flush()
+
+
+def _limit_process(max_file_bytes: int) -> None:
+    """No core dumps (they would hold the engine's memory); no file larger than the cap."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if max_file_bytes:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+
+def _param(text: str) -> str:
+    """A query parameter value is read in TSV-escaped form."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
+def _answer(conn: Any, parse: bool, sql: str, fmt: str) -> dict[str, Any]:
+    """Run one statement (or parse it: ClickHouse's AST as JSON); the reply frame."""
+    try:
+        assert conn is not None, "open first"
+        if parse:
+            result = conn.query("SELECT parseQueryToJSON({q:String})", "TabSeparatedRaw", params={"q": _param(sql)})
+        else:
+            result = conn.query(sql, fmt)
+        return {"ok": result.bytes().decode("utf-8", "replace") if result is not None else ""}
+    except Exception as exc:  # ClickHouse errors arrive as RuntimeError
+        if not parse and conn is not None:
+            _drain(conn)
+        return {"error": str(exc)}
+
+
+def _drain(conn: Any) -> None:
+    """chDB keeps the partial output of a failed query and prepends it to the next result: flush it here."""
+    try:
+        conn.query("SELECT 1", "TabSeparated")
+    except Exception:  # the session is broken; the next request says so
+        pass
+
+
+def _parse_many(conn: Any, texts: list[str]) -> list[dict[str, Any]]:
+    """Many ASTs in one query (the texts as one bound Array parameter); one by one if any does not parse."""
+    if len(texts) > 1 and conn is not None:
+        quoted = ",".join("'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'" for t in texts)
+        try:
+            result = conn.query("SELECT arrayMap(q -> parseQueryToJSON(q), {qs:Array(String)}) AS asts", "JSONEachRow",
+                                params={"qs": f"[{quoted}]"})
+            asts = json.loads(result.bytes())["asts"]
+            if len(asts) == len(texts):
+                return [{"ok": ast + "\n"} for ast in asts]
+        except Exception:  # a text that does not parse fails them all: find it one by one
+            pass
+    return [_answer(conn, True, text, "") for text in texts]
+
+
+def main() -> int:
+    workdir = sys.argv[1]
+    os.chdir(workdir)
+    with open(os.path.join(workdir, "etc", "worker.json"), encoding="utf-8") as fh:
+        plan = json.load(fh)
+    _limit_process(int(plan.get("max_file_bytes", 0)))
+    sandbox, detail = "none", "Landlock not requested"
+    if plan.get("landlock"):
+        # before chDB starts a single thread: Landlock binds the calling thread and what it creates
+        sandbox, detail = landlock(plan["read"], plan["write"])
+    import chdb  # imports the engine (~0.2 s)
+    from chdb import _chdb
+
+    if plan.get("crash_exits", True) and hasattr(_chdb, "set_signal_handlers_enabled"):
+        _chdb.set_signal_handlers_enabled(0)  # a segfault must end the process, not hang it
+    _write({"ok": "ready", "version": chdb.engine_version, "sandbox": sandbox, "sandbox_detail": detail})
+    conn = None
+    session = ""  # the data directory of a named session (a worker reused for sessions one after another)
+    while (request := _read()) is not None:
+        rid = request.get("id")
+        try:
+            if request.get("op") == "open":
+                if request.get("session"):
+                    session = os.path.join(plan["session_root"], os.path.basename(str(request["session"])))
+                    conn = _chdb.connect(plan["session_connect"].replace("{path}", session))
+                else:
+                    conn = _chdb.connect(plan["connect"])
+                for sql in plan.get("on_open", []):
+                    conn.query(sql, "TabSeparated")
+                _write({"ok": ""}, rid)
+                continue
+            if request.get("op") == "close":  # end the session and remove its directory; the next one is fresh
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if session:
+                    shutil.rmtree(session, ignore_errors=True)
+                    session = ""
+                _write({"ok": ""}, rid)
+                continue
+            fmt = request.get("fmt", "TabSeparated")
+            if request.get("op") == "parse_many":  # one reply per statement, in order
+                for reply in _parse_many(conn, request["sql"]):
+                    _write(reply, rid)
+                continue
+            if request.get("op") == "batch":  # one reply per statement, in order, as each ends
+                for sql in request["sql"]:
+                    _write(_answer(conn, False, sql, fmt), rid)
+                continue
+            _write(_answer(conn, request.get("op") == "parse", request["sql"], fmt), rid)
+        except Exception as exc:  # ClickHouse errors arrive as RuntimeError
+            _write({"error": str(exc)}, rid)
+    if conn is not None:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,730 @@
+"""The default backend: the real ClickHouse engine embedded via chDB (PyPI chdb-core), hardened.
+
+Each instance is a worker process hosting one chDB session, so a hang is killed
+on timeout and a crash costs one source, not the run. Sources are untrusted
+(they come from pull requests), so the engine runs in layers, each of which
+stops hostile SQL on its own (docs/RELIABILITY.md):
+
+  gate        every statement is parsed by ClickHouse's own parser
+              (`parseQueryToJSON`) and judged by chconform.gate.policy before it runs;
+  privileges  a users file grants the default user only what DDL conformance
+              needs: no FILE / URL / S3 / REMOTE sources, no access management;
+              the default database is a plain Atomic one, not the file overlay;
+  constraints resource limits and every setting that names a file or a URL
+              are locked with <const/>, so SET / SETTINGS cannot lift them;
+  process     own session, scrubbed environment, own empty directories,
+              wall-clock timeout and killpg(SIGKILL); crash handlers off so a
+              segfault is an exit; a worker hosts sessions one after another,
+              each in a fresh directory, and is replaced after
+              `sessions_per_worker` of them (before chDB's per-session leaks
+              matter) or after any timeout or crash; a reused worker's new
+              session is probed to be as fresh as its first before use;
+  landlock    where the kernel offers it: read only system, interpreter and
+              package paths, write only the worker's directories, no exec, no TCP.
+
+Workers are started, and their next sessions opened, in the background while
+the current instances work, so a source rarely waits for chDB to import or for
+a session to open (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+from xml.sax.saxutils import escape
+
+from chconform.errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
+from chconform.gate.policy import gate_ast, gate_sql, parse_target
+from chconform.engines.base import rows_from_json_each_row
+
+__all__ = ["EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
+
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+_STARTUP_TIMEOUT = 120.0
+_LIVE: set["Worker"] = set()
+_INTERRUPTED = threading.Event()
+SESSIONS_PER_WORKER = 20  # sessions per worker: each leaks ~5 threads and ~5 file descriptors in chDB
+# What a fresh session holds: a reused worker's session must show the same. (SQL functions live in the
+# data directory and start empty with it: tests/conformance/test_worker_reuse.py; counting them costs 14 ms.)
+_FRESH_PROBE = ("SELECT (SELECT groupArray(name) FROM (SELECT name FROM system.databases ORDER BY name)), "
+                "(SELECT count() FROM system.tables WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', "
+                "'information_schema')), (SELECT count() FROM system.named_collections)")
+# Gate verdicts by statement text: parsing is deterministic, so a text is parsed once per process.
+_VERDICTS: dict[str, Any] = {}
+_VERDICTS_MAX = 200_000
+
+GRANTS = ("SHOW, SELECT, INSERT, ALTER TABLE, ALTER VIEW, CREATE DATABASE, CREATE TABLE, CREATE VIEW, "
+          "CREATE DICTIONARY, CREATE FUNCTION, DROP, TRUNCATE, OPTIMIZE, dictGet")
+# Profile settings locked with <const/>: a source's SET or SETTINGS gets SETTING_CONSTRAINT_VIOLATION.
+_CONST_SETTINGS = {
+    "allow_python_table_function": "0",
+    "allow_experimental_eval_table_function": "0",
+    "allow_introspection_functions": "0",
+    "timeout_overflow_mode": "throw",
+    "format_template_resultset": "",
+    "format_template_row": "",
+    "format_schema": "",
+    "output_format_schema": "",
+    "input_format_record_errors_file_path": "",
+    "format_avro_schema_registry_url": "",
+    "url_base": "",
+    "dynamic_disk_allow_from_env": "0",
+    "dynamic_disk_allow_include": "0",
+    "into_outfile_create_parent_directories": "0",
+    "function_sleep_max_microseconds_per_block": "3000000",
+}
+# chDB's signal handlers are off (a segfault must exit), so no profiler timer signals either.
+_ALWAYS_SETTINGS = {"query_profiler_real_time_period_ns": "0", "query_profiler_cpu_time_period_ns": "0"}
+_SYSTEM_READ = ["/usr", "/lib", "/lib64", "/lib32", "/etc/localtime", "/etc/ld.so.cache", "/proc",
+                "/sys/fs/cgroup", "/sys/devices/system/cpu", "/sys/devices/system/node", "/dev/urandom",
+                "/dev/random", "/dev/zero"]
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Which layers are on (all, by default; tests switch one on at a time) and the resource limits."""
+
+    gate: bool = True
+    privileges: bool = True
+    constraints: bool = True
+    landlock: bool = True
+    memory_bytes: int = 4 << 30  # per query and per engine
+    max_file_bytes: int = 8 << 30  # RLIMIT_FSIZE: no single file larger than this
+    temp_disk_bytes: int = 2 << 30  # spill to disk per query
+
+
+def _kill_all() -> None:
+    for worker in list(_LIVE):
+        worker.kill()
+
+
+atexit.register(_kill_all)
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C: stop every worker now (their readers see EOF) and start no new one, then interrupt."""
+    _INTERRUPTED.set()
+    for worker in list(_LIVE):
+        worker.signal_group(signal.SIGKILL)
+    raise KeyboardInterrupt
+
+
+def engine_files(workdir: str, hardening: Hardening, timeout_s: float) -> dict[str, str]:
+    """config.xml and users.xml of one engine: paths inside the worker's own directory, the users layer."""
+    etc = os.path.join(workdir, "etc")
+    config = "\n".join([
+        "<clickhouse>",
+        f"  <users_config>{escape(os.path.join(etc, 'users.xml'))}</users_config>",
+        f"  <user_files_path>{escape(os.path.join(workdir, 'user_files'))}/</user_files_path>",
+        f"  <format_schema_path>{escape(os.path.join(workdir, 'user_files'))}/</format_schema_path>",
+        f"  <tmp_path>{escape(os.path.join(workdir, 'tmp'))}/</tmp_path>",
+        f"  <max_server_memory_usage>{hardening.memory_bytes}</max_server_memory_usage>",
+        "  <dictionaries_lazy_load>1</dictionaries_lazy_load>",
+        "</clickhouse>",
+        "",
+    ])
+    settings: dict[str, str] = dict(_ALWAYS_SETTINGS)
+    constraints: list[str] = []
+    if hardening.constraints:
+        seconds = max(1, int(timeout_s * 0.9))  # below the wall clock: the engine stops a query and lives on
+        limits = {"max_execution_time": str(seconds), "max_memory_usage": str(hardening.memory_bytes),
+                  "max_temporary_data_on_disk_size_for_query": str(hardening.temp_disk_bytes)}
+        settings.update({**limits, **_CONST_SETTINGS})
+        constraints = [f"<{k}><max>{v}</max></{k}>" for k, v in limits.items()]
+        constraints += [f"<{k}><const/></{k}>" for k in _CONST_SETTINGS]
+    grants = f"<grants><query>GRANT {GRANTS} ON *.*</query></grants>" if hardening.privileges else ""
+    users = "\n".join([
+        "<clickhouse>",
+        "  <profiles><default>",
+        *(f"    <{k}>{escape(v)}</{k}>" for k, v in settings.items()),
+        "    <constraints>",
+        *(f"      {c}" for c in constraints),
+        "    </constraints>",
+        "  </default></profiles>",
+        "  <users><default>",
+        "    <password></password>",
+        "    <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>",
+        "    <profile>default</profile><quota>default</quota>",
+        "    <access_management>0</access_management>",
+        f"    {grants}",
+        "  </default></users>",
+        "  <quotas><default></default></quotas>",
+        "</clickhouse>",
+        "",
+    ])
+    return {"config.xml": config, "users.xml": users}
+
+
+def _read_paths(workdir: str) -> list[str]:
+    """Interpreter, packages, this package and the system libraries; nothing of the user's."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, _PACKAGE_PARENT,
+             os.path.dirname(os.path.realpath(sys.executable)), os.path.join(workdir, "etc")}
+    paths.update(p for p in sysconfig.get_paths().values() if p)
+    paths.update(_SYSTEM_READ)
+    paths.update(os.path.realpath(p) for p in list(paths))
+    return sorted(p for p in paths if os.path.exists(p))
+
+
+def _settle(sql: str, verdict: Any, parsed: str | EngineError | None) -> Any:
+    """The gate's verdict given ClickHouse's parse (None: not needed); remembered unless an engine error decided it."""
+    settled = True
+    if isinstance(parsed, EngineError):
+        settled = parsed.name == "SYNTAX_ERROR"  # not parseable: the token gate's verdict stands
+    elif parsed is not None:
+        try:
+            ast = json.loads(parsed)
+        except ValueError:
+            ast = None  # not serialisable: the token gate's verdict stands
+        if isinstance(ast, dict):
+            verdict = gate_ast(ast)
+    if settled and len(_VERDICTS) < _VERDICTS_MAX:
+        _VERDICTS[sql] = verdict
+    return verdict
+
+
+class _At(Exception):
+    """A timeout or crash while parsing `sql` ahead of a batch."""
+
+    def __init__(self, sql: str, error: EngineError) -> None:
+        super().__init__(sql)
+        self.sql, self.error = sql, error
+
+
+class Worker:
+    """A child process speaking length-prefixed JSON frames (see _worker.py)."""
+
+    def __init__(self, scratch_root: str | None = None, data_dir: str | None = None,
+                 hardening: Hardening | None = None, timeout_s: float = 60.0) -> None:
+        """`data_dir`: a persistent chDB data directory (bootstrap); default: a fresh one inside workdir."""
+        if _INTERRUPTED.is_set():
+            raise EnvironmentUnusable("interrupted: no new engine is started")
+        self.hardening = hardening or Hardening()
+        self.workdir = tempfile.mkdtemp(prefix="chconform-", dir=scratch_root)
+        for sub in ("tmp", "etc", "user_files"):
+            os.makedirs(os.path.join(self.workdir, sub))
+        db = data_dir or os.path.join(self.workdir, "db")
+        os.makedirs(db, exist_ok=True)  # Landlock grants only paths that exist
+        files = engine_files(self.workdir, self.hardening, timeout_s)
+        for name, text in files.items():
+            Path(self.workdir, "etc", name).write_text(text, encoding="utf-8")
+        config_file = os.path.join(self.workdir, "etc", "config.xml")
+        plan = {
+            "connect": f"file:{db}?config-file={config_file}",
+            "session_root": db,
+            "session_connect": f"file:{{path}}?config-file={config_file}",
+            # a fresh engine's default database is an overlay that reads host files as tables; a throwaway
+            # engine needs no durable metadata (fsync per CREATE: ~10-15% of a DDL's time on an ext4 disk)
+            "on_open": [] if data_dir else ["SET fsync_metadata = 0", "DROP DATABASE IF EXISTS default",
+                                            "CREATE DATABASE default ENGINE = Atomic"],
+            "landlock": self.hardening.landlock,
+            "read": _read_paths(self.workdir),
+            "write": [db, os.path.join(self.workdir, "tmp"), os.path.join(self.workdir, "user_files"), "/dev/null"],
+            "max_file_bytes": self.hardening.max_file_bytes,
+        }
+        Path(self.workdir, "etc", "worker.json").write_text(json.dumps(plan), encoding="utf-8")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": self.workdir,
+            "TMPDIR": os.path.join(self.workdir, "tmp"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": _PACKAGE_PARENT,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1",
+        }
+        self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chconform.engines._worker", self.workdir],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=self.workdir,
+            env=env,
+            start_new_session=True,
+        )
+        _LIVE.add(self)
+        self.version = ""
+        self.sandbox = "none"
+        self.sandbox_detail = ""
+        self.sessions = 0  # sessions opened by name (open_session)
+        self.fresh = ""  # what _FRESH_PROBE saw in the first session
+        self.owed = 0  # replies requested and not read yet: a worker that owes one is never reused
+        self._sent = 0  # requests sent; each reply names its request
+        self._due: deque[int] = deque()  # the request id of every reply still to come, in order
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        if not self._ready:
+            reply = self._receive(time.monotonic() + _STARTUP_TIMEOUT, "starting the engine")
+            self.version = str(reply.get("version", ""))
+            self.sandbox = str(reply.get("sandbox", "none"))
+            self.sandbox_detail = str(reply.get("sandbox_detail", ""))
+            self._ready = True
+
+    def open_session(self, timeout: float = _STARTUP_TIMEOUT) -> None:
+        """A session in a new directory beneath the data directory; the first one's state is the fresh baseline."""
+        self.sessions += 1
+        self._call({"op": "open", "session": f"s{self.sessions}"}, timeout, "opening a session")
+        seen = self._call({"sql": _FRESH_PROBE, "fmt": "TabSeparated"}, timeout, "probing a fresh session")
+        if self.sessions == 1:
+            self.fresh = seen
+        elif seen != self.fresh:
+            raise EngineError(None, "NOT_FRESH", f"a reused session is not fresh: {seen!r} != {self.fresh!r}")
+
+    def end_session(self, timeout: float = 30.0) -> None:
+        """Close the session and remove its directory (the worker stays, ready for the next one)."""
+        self._call({"op": "close"}, timeout, "closing a session")
+
+    def call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
+        """One request; a statement ("sql") passes the gate first unless the gate layer is off."""
+        if "sql" in request and "op" not in request and self.hardening.gate:
+            self._gate(request["sql"], timeout, what)
+        return self._call(request, timeout, what)
+
+    def _gate(self, sql: str, timeout: float | None, what: str) -> None:
+        verdict = _VERDICTS.get(sql)
+        if verdict is None:
+            verdict = self._judge(sql, timeout, what)
+        if verdict.action != "run":
+            raise EngineError(None, "REFUSED", verdict.reason)
+
+    def _judge(self, sql: str, timeout: float | None, what: str) -> Any:
+        """The gate's verdict on one text: the token gate, then ClickHouse's own parse of it."""
+        verdict = gate_sql(sql, access_control=False)
+        if verdict.action != "run":
+            return _settle(sql, verdict, None)
+        try:
+            parsed: str | EngineError = self._call({"op": "parse", "sql": parse_target(sql)}, timeout, what)
+        except EngineError as exc:
+            if isinstance(exc, (EngineTimeout, EngineCrashed)):
+                raise
+            parsed = exc
+        return _settle(sql, verdict, parsed)
+
+    def _judge_many(self, sqls: Sequence[str], deadline: float | None, what: str) -> list[Any]:
+        """`_judge` for many texts: the ones not judged before are parsed in one request."""
+        verdicts: dict[str, Any] = {}
+        pending: dict[str, Any] = {}  # text → the token gate's "run", waiting for ClickHouse's parse
+        for sql in sqls:
+            if sql in verdicts or sql in pending:
+                continue
+            known = _VERDICTS.get(sql)
+            if known is None:
+                known = gate_sql(sql, access_control=False)
+                if known.action == "run":
+                    pending[sql] = known
+                    continue
+                known = _settle(sql, known, None)
+            verdicts[sql] = known
+        if pending:
+            self._send({"op": "parse_many", "sql": [parse_target(sql) for sql in pending]}, what)
+            for sql, token_verdict in pending.items():
+                try:
+                    reply = self._receive(deadline, what)
+                except (EngineTimeout, EngineCrashed) as exc:
+                    raise _At(sql, exc) from None
+                parsed = EngineError.from_text(reply["error"]) if "error" in reply else str(reply["ok"])
+                verdicts[sql] = _settle(sql, token_verdict, parsed)
+        return [verdicts[sql] for sql in sqls]
+
+    def run_many(self, sqls: Sequence[str], timeout: float | None,
+                 what: str = "running a statement") -> list[EngineError | None]:
+        """Statements in order in one round trip, each through the gate: None or the error of each one run.
+
+        It stops at a timeout or a crash: the list ends with that statement's EngineTimeout or EngineCrashed.
+        Texts are parsed for the gate before any runs, so a parse that kills the engine ends the list at
+        the first statement with that text, none before it having run (the round is lost either way).
+        """
+        deadline = time.monotonic() + timeout if timeout else None
+        outcomes: list[EngineError | None] = [None] * len(sqls)
+        runnable = list(range(len(sqls)))
+        if self.hardening.gate:
+            try:
+                verdicts = self._judge_many(sqls, deadline, what)
+            except _At as stop:
+                first = sqls.index(stop.sql)
+                return [*outcomes[:first], stop.error]
+            for i, verdict in enumerate(verdicts):
+                if verdict.action != "run":
+                    outcomes[i] = EngineError(None, "REFUSED", verdict.reason)
+            runnable = [i for i in runnable if outcomes[i] is None]
+        if not runnable:
+            return outcomes
+        try:
+            self._send({"op": "batch", "sql": [sqls[i] for i in runnable], "fmt": "TabSeparated"}, what)
+        except EngineCrashed as exc:
+            return [*outcomes[:runnable[0]], exc]
+        for i in runnable:
+            try:
+                reply = self._receive(deadline, what)
+            except (EngineTimeout, EngineCrashed) as exc:
+                return [*outcomes[:i], exc]
+            if "error" in reply:
+                outcomes[i] = EngineError.from_text(reply["error"])
+        return outcomes
+
+    def _send(self, request: dict[str, Any], what: str) -> None:
+        self.wait_ready()
+        self._sent += 1
+        data = json.dumps({**request, "id": self._sent}).encode()
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(struct.pack(">I", len(data)) + data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise self._crashed(what) from None
+        replies = len(request["sql"]) if request.get("op") in ("batch", "parse_many") else 1
+        self.owed += replies
+        self._due.extend([self._sent] * replies)
+
+    def _call(self, request: dict[str, Any], timeout: float | None, what: str) -> str:
+        self._send(request, what)
+        deadline = time.monotonic() + timeout if timeout else None
+        reply = self._receive(deadline, what)
+        if "error" in reply:
+            raise EngineError.from_text(reply["error"])
+        return str(reply["ok"])
+
+    def _receive(self, deadline: float | None, what: str) -> dict[str, Any]:
+        head = self._read_exact(4, deadline, what)
+        (size,) = struct.unpack(">I", head)
+        reply: dict[str, Any] = json.loads(self._read_exact(size, deadline, what))
+        if self._due:  # the first frame, "ready", was never asked for
+            expected = self._due.popleft()
+            self.owed -= 1
+            if reply.get("id") != expected:
+                self.kill()
+                raise EngineCrashed(None, "ENGINE_CRASHED", f"{what}: the engine's reply is out of step "
+                                    f"(reply to request {reply.get('id')}, expected {expected}); the engine was stopped")
+        return reply
+
+    def _read_exact(self, size: int, deadline: float | None, what: str) -> bytes:
+        assert self.proc.stdout is not None
+        try:
+            fd = self.proc.stdout.fileno()
+        except ValueError:  # already released
+            raise self._crashed(what) from None
+        chunks, got = [], 0
+        while got < size:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                self.kill()
+                raise EngineTimeout(None, "TIMEOUT", f"{what}: no answer within the time limit; the engine was killed")
+            try:
+                ready, _, _ = select.select([fd], [], [], left)
+                if not ready:
+                    continue
+                chunk = os.read(fd, size - got)
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                raise self._crashed(what)
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _crashed(self, what: str) -> EngineCrashed:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.returncode
+        cause = f"killed by signal {signal.Signals(-code).name}" if code and code < 0 else f"exited with code {code}"
+        if _INTERRUPTED.is_set():
+            cause += " (interrupted)"
+        tail = self.stderr_tail()
+        self.kill()
+        return EngineCrashed(None, "ENGINE_CRASHED", f"{what}: the engine process {cause}" + (f"; stderr: {tail}" if tail else ""))
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        try:
+            text = Path(self.workdir, "stderr.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    def signal_group(self, signum: int) -> None:
+        """Send a signal to the worker's process group (fault injection, Ctrl-C); no cleanup here."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signum)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def kill(self) -> None:
+        """Stop the process group for sure and remove the worker's directory."""
+        self.signal_group(signal.SIGKILL)
+        self.proc.wait()
+        self._release()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+    def _release(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        self._stderr.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        _LIVE.discard(self)
+
+
+class EmbeddedInstance:
+    """A fresh chDB data directory in its own worker process."""
+
+    def __init__(self, worker: Worker, release: Callable[[Worker], None] | None = None) -> None:
+        """`release`: the session is open already and the worker goes back to its backend on close."""
+        self.worker = worker
+        self._release = release
+        self._closed = False
+        if release is None:
+            self.worker.call({"op": "open"}, _STARTUP_TIMEOUT, "opening a session")
+
+    def execute(self, sql: str, timeout: float | None = None) -> None:
+        self.worker.call({"sql": sql, "fmt": "TabSeparated"}, timeout, "running a statement")
+
+    def execute_many(self, sqls: Sequence[str], timeout: float | None = None) -> list[EngineError | None]:
+        """`execute` for statements in order, in one round trip (see Worker.run_many)."""
+        return self.worker.run_many(sqls, timeout)
+
+    def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        return rows_from_json_each_row(self.worker.call({"sql": sql, "fmt": "JSONEachRow"}, timeout, "running a query"))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._release is not None:
+            self._release(self.worker)
+        else:
+            self.worker.close()
+
+
+class EmbeddedBackend:
+    """Hands out fresh instances from a pool of pre-started workers.
+
+    A released worker ends its session and opens the next one in the background;
+    after `sessions_per_worker` sessions, or once a timeout or crash has killed it, it is
+    replaced. `spares` ready workers beyond those in use hide that work from the
+    next source; `reserve(jobs)` starts a run's workers before its first source.
+    With `prestart=False` every instance is a new worker, stopped on close.
+    """
+
+    name = "embedded"
+    supports_access_control = False
+
+    def __init__(self, prestart: bool = True, hardening: Hardening | None = None, timeout_s: float = 60.0,
+                 scratch_root: str | None = None, sessions_per_worker: int = SESSIONS_PER_WORKER, spares: int = 1,
+                 **_: Any) -> None:
+        self.prestart = prestart
+        self.hardening = hardening or Hardening()
+        self.timeout_s = float(timeout_s)
+        self.scratch_root = scratch_root
+        self.sessions_per_worker = max(1, int(sessions_per_worker))
+        self.spares = max(0, int(spares))
+        self._version = ""
+        self._sandbox = ""
+        self.sandbox_detail = ""
+        self._cond = threading.Condition()
+        self._ready: list[Worker] = []  # each with a fresh session open
+        self._owned: set[Worker] = set()
+        self._preparing = self._waiting = self._in_use = self._reserved = 0
+        self._closed = False
+        self._pool: ThreadPoolExecutor | None = None
+        try:
+            import importlib.util
+
+            if importlib.util.find_spec("chdb") is None:
+                raise ImportError
+        except ImportError:
+            raise EnvironmentUnusable("the embedded backend needs chdb-core: pip install chdb-core") from None
+        if prestart:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chconform-engine")
+        _INTERRUPTED.clear()
+        self._previous_sigint: Any = None
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous_sigint = signal.signal(signal.SIGINT, _on_interrupt)
+
+    def _new_worker(self) -> Worker:
+        worker = Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s)
+        with self._cond:
+            if self._closed:
+                closed = True
+            else:
+                closed = False
+                self._owned.add(worker)
+        if closed:
+            worker.kill()
+            raise EnvironmentUnusable("the embedded backend is closed")
+        return worker
+
+    def _discard(self, worker: Worker) -> None:
+        worker.kill()
+        with self._cond:
+            self._owned.discard(worker)
+
+    def _top_up(self) -> None:
+        """With the lock held: prepare workers for those waiting, the reserved jobs not yet running, and spares."""
+        if self._pool is None or self._closed:
+            return
+        wanted = self._waiting + self.spares + max(0, self._reserved - self._in_use - self._waiting)
+        while len(self._ready) + self._preparing < wanted:
+            self._preparing += 1
+            self._pool.submit(self._prepare, None)
+
+    def _prepare(self, worker: Worker | None) -> None:
+        """Off the critical path: a new worker, or a used one whose session ends, gets a fresh session."""
+        try:
+            if worker is None:
+                worker = self._new_worker()
+                worker.wait_ready()
+            else:
+                worker.end_session()
+            worker.open_session()
+        except Exception:  # the worker is gone or not fresh; whoever waits starts one itself and sees why
+            if worker is not None:
+                self._discard(worker)
+            with self._cond:
+                self._preparing -= 1
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._preparing -= 1
+            if not self._closed:
+                self._ready.append(worker)
+                self._cond.notify_all()
+                return
+        self._discard(worker)
+
+    def _release(self, worker: Worker) -> None:
+        with self._cond:
+            self._in_use -= 1
+            again = (not self._closed and worker.proc.poll() is None and worker.owed == 0
+                     and worker.sessions < self.sessions_per_worker)
+            if again:
+                self._preparing += 1
+            pool = None if self._closed else self._pool
+            self._top_up()
+        try:
+            if pool is not None:
+                pool.submit(self._prepare if again else self._discard, worker)
+                return
+        except RuntimeError:  # the backend closed meanwhile
+            if again:
+                with self._cond:
+                    self._preparing -= 1
+        self._discard(worker)
+
+    def _take_ready(self) -> Worker | None:
+        """A prepared worker, waiting for one being prepared; None when none is coming."""
+        with self._cond:
+            self._waiting += 1
+            try:
+                self._top_up()
+                while not self._ready and self._preparing and not self._closed:
+                    self._cond.wait()
+                if not self._ready:
+                    return None
+                self._in_use += 1
+                return self._ready.pop(0)
+            finally:
+                self._waiting -= 1
+
+    def _note(self, worker: Worker) -> None:
+        self._version = worker.version
+        self._sandbox = worker.sandbox
+        self.sandbox_detail = worker.sandbox_detail
+
+    def instance(self) -> EmbeddedInstance:
+        if self._pool is None:
+            worker = self._new_worker()
+            try:
+                worker.wait_ready()
+                self._note(worker)
+                return EmbeddedInstance(worker)
+            except BaseException:
+                self._discard(worker)
+                raise
+        ready = self._take_ready()
+        if ready is None:  # starting here lets a failure (chDB missing, interrupted, …) reach the caller
+            ready = self._new_worker()
+            try:
+                ready.wait_ready()
+                ready.open_session()
+            except BaseException:
+                self._discard(ready)
+                raise
+            with self._cond:
+                self._in_use += 1
+        self._note(ready)
+        return EmbeddedInstance(ready, release=self._release)
+
+    def reserve(self, count: int, spares: int | None = None) -> None:
+        """`count` instances will be in use at once (a run's jobs): start their workers now.
+
+        `spares`: ready workers beyond those. By default one while `count` leaves a CPU idle, else none:
+        a spare hides a session change from the next source only where a CPU is free to do that change.
+        """
+        with self._cond:
+            self._reserved = max(0, int(count))
+            if spares is not None:
+                self.spares = max(0, int(spares))
+            elif self._reserved >= (os.cpu_count() or 1):
+                self.spares = 0
+            self._top_up()
+
+    def version(self) -> str:
+        if not self._version:
+            self.instance().close()
+        return self._version
+
+    @property
+    def sandbox(self) -> str:
+        """"landlock" when the workers run under Landlock, else "none" (see sandbox_detail for why)."""
+        if not self._sandbox:
+            self.instance().close()
+        return self._sandbox
+
+    def close(self) -> None:
+        """Stop every worker, ready, being prepared or still in use."""
+        with self._cond:
+            self._closed = True
+            workers = list(self._owned)
+            self._ready.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            self._discard(worker)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        with self._cond:
+            workers = list(self._owned)
+        for worker in workers:
+            self._discard(worker)
+        if self._previous_sigint is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None

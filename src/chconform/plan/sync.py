@@ -1,0 +1,198 @@
+"""`chconform sync`: rewrite every drifted key-table definition to the canonical text.
+
+Planning is pure (text in, edits and new text out); only `write_atomic` touches the disk.
+Everything outside the edited statements stays byte for byte: comments, other
+statements, encoding, line endings. A definition is rewritten only when the static
+validator finds it different from the canon (spellings ClickHouse builds the same are
+left as they are), so a second run changes nothing.
+
+DROP TABLE IF EXISTS is added only in init and migration sources, only right before a
+definition this run rewrites or adds (it must be re-created for the change to take effect
+on a server that already has the table), and never in a dump.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from chconform.config import Config, SourceSpec
+from chconform.errors import SourceError
+from chconform.sql.source import Source, Statement
+
+__all__ = ["Edit", "FilePlan", "canonical_texts", "encode", "plan", "plan_source", "unified_diff", "write_atomic"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace text[start:end] with `text`; `why` is shown to the user."""
+
+    start: int
+    end: int
+    text: str
+    why: str
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    path: str
+    file: Path
+    encoding: str
+    old: str
+    new: str
+    edits: tuple[Edit, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.new != self.old
+
+
+def newline_of(text: str) -> str:
+    """The file's own line ending: CRLF if most of its lines end so, else LF."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+def _with_newlines(text: str, nl: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", nl)
+
+
+def canonical_texts(canon: Source, key_tables: tuple[str, ...], prelude: tuple[str, ...] = ()) -> dict[str, str]:
+    """The statement text (without `;`) that defines each key table in the canonical source's end state."""
+    from chconform.schema.static import simulate
+
+    objects = simulate(canon, prelude).objects
+    out = {}
+    for table in key_tables:
+        d = objects.get(table)
+        if d is None or d.undecidable or d.altered:
+            continue  # no text to copy: absent, or its end state is only the engine's to know
+        stmt = next((s for s in canon.statements if s.line == d.line and s.target == table), None)
+        if stmt is not None:
+            out[table] = stmt.text
+    return out
+
+
+def _name(fqn: str) -> str:
+    return ".".join(p if (p[:1].isalpha() or p[:1] == "_") and all(c.isalnum() or c == "_" for c in p)
+                    else "`" + p.replace("`", "``") + "`" for p in fqn.split("."))
+
+
+def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tables: tuple[str, ...],
+                prelude: tuple[str, ...] = ()) -> FilePlan:
+    """The edits that make one source define every key table exactly as the canon does."""
+    from chconform.sql.source import split_statements
+    from chconform.schema.static import compare_definitions, parse_definition, simulate
+
+    nl = newline_of(source.text)
+    canon_defs = {t: parse_definition(split_statements(x)[0]) for t, x in texts.items()}
+    canon_flags = {t: split_statements(x)[0] for t, x in texts.items()}
+    drops = spec.role in ("init", "migration")
+    edits: list[Edit] = []
+    notes: list[str] = []
+    stmts = source.statements
+    last_key: Statement | None = None
+    for i, stmt in enumerate(stmts):
+        if stmt.kind != "create_table" or stmt.target not in key_tables:
+            continue
+        last_key = stmt
+        want = canon_defs.get(stmt.target)
+        if want is None:
+            notes.append(f"{source.path}:{stmt.line}  {stmt.target}: the canonical source does not define it; left alone")
+            continue
+        got = parse_definition(stmt, source.path)
+        if got.undecidable:
+            notes.append(f"{source.path}:{stmt.line}  {stmt.target}: left alone, undecidable statically ({got.undecidable})")
+            continue
+        flags = canon_flags[stmt.target]
+        differs = compare_definitions(want, got)
+        if not differs and (stmt.if_not_exists, stmt.or_replace) == (flags.if_not_exists, flags.or_replace):
+            continue
+        why = ", ".join(sorted({d.aspect for d in differs})) or "IF NOT EXISTS / OR REPLACE"
+        edits.append(Edit(stmt.start, stmt.start + len(stmt.text), _with_newlines(texts[stmt.target], nl),
+                          f"{source.path}:{stmt.line}  {stmt.target}: rewritten to the canonical text ({why})"))
+        dropped = i > 0 and stmts[i - 1].kind == "drop_table" and stmts[i - 1].target == stmt.target
+        if drops and not dropped:
+            edits.append(Edit(stmt.start, stmt.start, f"DROP TABLE IF EXISTS {_name(stmt.target)};{nl}",
+                              f"{source.path}:{stmt.line}  {stmt.target}: DROP TABLE IF EXISTS added before it ({spec.role})"))
+    defined = simulate(source, prelude).objects
+    missing = [t for t in spec.must_define if t not in defined]
+    anchor = last_key or next((s for s in reversed(stmts) if s.kind == "create_database"), None)
+    at = anchor.end if anchor is not None else len(source.text)
+    bodies = []
+    for table in missing:
+        if table not in texts:
+            notes.append(f"{source.path}  {table}: must_define asks for it, but the canonical source does not define it")
+            continue
+        drop = f"DROP TABLE IF EXISTS {_name(table)};{nl}" if drops else ""
+        bodies.append(f"{drop}{_with_newlines(texts[table], nl)};")
+    if bodies:
+        added = (nl + nl).join(bodies)
+        if anchor is not None:  # right after the anchor's `;`; what followed it still follows
+            closed = source.text[:at].rstrip().endswith(";")
+            text, where = ("" if closed else ";") + nl + nl + added, f"after line {anchor.line}"
+        else:
+            head = "" if not source.text or source.text.endswith(nl) else nl
+            text, where = head + (nl if source.text else "") + added + nl, "at the end of the file"
+        names = ", ".join(t for t in missing if t in texts)
+        edits.append(Edit(at, at, text, f"{source.path}  {names}: added (must_define) {where}"))
+    new = source.text
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        new = new[: edit.start] + edit.text + new[edit.end :]
+    return FilePlan(source.path, spec.file, source.encoding, source.text, new, tuple(edits), tuple(notes))
+
+
+def plan(config: Config) -> list[FilePlan]:
+    """A plan for every configured source; the canonical one (the reference) only ever gets notes."""
+    from chconform.schema.static import read_sources, simulate
+
+    sources = read_sources(config)
+    canon = sources[config.canonical]
+    texts = canonical_texts(canon, config.key_tables, config.prelude)
+    objects = simulate(canon, config.prelude).objects
+    notes = tuple(f"{config.canonical}  {t}: the canonical definition is undecidable statically "
+                  f"({objects[t].undecidable or objects[t].altered}); sync leaves every copy of it alone"
+                  for t in config.key_tables if t in objects and t not in texts)
+    notes += tuple(f"{config.canonical}  {t}: must_define asks for it in the canonical source, which sync never "
+                   "rewrites; add it there by hand" for t in config.canonical_source.must_define if t not in objects)
+    head = FilePlan(config.canonical, config.canonical_source.file, canon.encoding, canon.text, canon.text, (), notes)
+    return [head] + [plan_source(sources[s.path], s, texts, config.key_tables, config.prelude)
+                     for s in config.sources if s.path != config.canonical]
+
+
+def unified_diff(p: FilePlan) -> str:
+    return "".join(difflib.unified_diff(p.old.splitlines(keepends=True), p.new.splitlines(keepends=True),
+                                        fromfile=f"a/{p.path}", tofile=f"b/{p.path}"))
+
+
+def encode(text: str, encoding: str, path: str) -> bytes:
+    """Bytes in the file's own encoding (a BOM stays a BOM); a character it cannot hold is one clear error."""
+    try:
+        if encoding == "utf-8-sig":
+            return b"\xef\xbb\xbf" + text.encode("utf-8")
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise SourceError(f"{path}: the canonical text has {exc.object[exc.start:exc.end]!r}, which {encoding} "
+                          "cannot hold; save the file as UTF-8 and run sync again") from None
+
+
+def write_atomic(file: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, then rename over the original."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, file.stat().st_mode & 0o7777)
+        os.replace(tmp, file)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

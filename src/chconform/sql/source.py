@@ -1,0 +1,368 @@
+"""Source files: decoding, a ClickHouse-aware statement splitter, statement kinds.
+
+The splitter is a small lexer (quotes, backticks, `--`, `#`, `/* */` comments,
+escaped quotes, heredocs) so that a `;` inside a string never splits a statement,
+and every statement keeps the line and column where it starts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chconform.errors import SourceError
+
+__all__ = [
+    "Token",
+    "Statement",
+    "Source",
+    "decode",
+    "tokenize",
+    "split_statements",
+    "read_source",
+    "ACCESS_KINDS",
+]
+
+ACCESS_KINDS = frozenset({"access"})
+_ACCESS_OBJECTS = {"USER", "ROLE", "QUOTA", "POLICY", "ROW", "PROFILE", "SETTINGS"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word | ident | string | number | punct | comment | space
+    text: str
+    start: int  # offset in the source text
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper() if self.kind == "word" else ""
+
+    @property
+    def value(self) -> str:
+        """The identifier's name without quoting."""
+        if self.kind == "ident":
+            return self.text[1:-1].replace(self.text[0] * 2, self.text[0])
+        return self.text
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a source, with where it starts and what it does."""
+
+    text: str
+    line: int
+    column: int
+    start: int  # offset of the first character in the decoded text
+    end: int  # offset just past the terminating `;` (or the last character)
+    kind: str
+    target: str | None = None  # `db.name` for statements on one object
+    target_span: tuple[int, int] | None = None  # offsets of the object name in `text`
+    if_not_exists: bool = False
+    or_replace: bool = False
+
+    @property
+    def first_line(self) -> str:
+        line = self.text.strip().splitlines()[0] if self.text.strip() else ""
+        return line if len(line) <= 200 else line[:199] + "…"  # a generated or minified line stays readable
+
+
+@dataclass(frozen=True)
+class Source:
+    """A decoded source file split into statements."""
+
+    path: str  # as shown to users: relative to the config root
+    text: str
+    encoding: str
+    statements: tuple[Statement, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def creates(self, fqn: str) -> list[Statement]:
+        return [s for s in self.statements if s.target == fqn and s.kind.startswith("create_")]
+
+
+def decode(data: bytes, path: str = "<source>") -> tuple[str, str, list[str]]:
+    """Decode utf-8 (with or without BOM) or cp1251; return text, encoding, warnings."""
+    if b"\x00" in data:
+        raise SourceError(f"{path}: binary file (contains NUL bytes), not SQL text")
+    warnings: list[str] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        text, encoding = data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            try:
+                text, encoding = data.decode("cp1251"), "cp1251"
+            except UnicodeDecodeError:
+                line = data[: exc.start].count(b"\n") + 1
+                raise SourceError(
+                    f"{path}:{line}: not utf-8 or cp1251 text ({exc.reason}); save it as UTF-8"
+                ) from None
+    for number, line_text in enumerate(text.splitlines(), 1):
+        if _looks_mojibake(line_text):
+            warnings.append(f"{path}:{number}: text looks double-encoded (mojibake); check the file's encoding")
+    return text, encoding, warnings
+
+
+_MOJIBAKE = ("Ð", "Ñ", "Ã", "Â")
+_CP1251_MOJIBAKE = ("Р°", "Рµ", "Рѕ", "РЅ", "С‚", "СЃ", "Рё", "Р»")
+
+
+def _looks_mojibake(line: str) -> bool:
+    """UTF-8 Cyrillic read as Latin-1 or cp1251 leaves tell-tale pairs."""
+    latin = sum(line.count(m) for m in _MOJIBAKE)
+    cyr = sum(line.count(m) for m in _CP1251_MOJIBAKE)
+    return latin >= 3 or cyr >= 2
+
+
+# Character classes of the lexer's simple runs (this scans characters; it does not parse SQL).
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[\w$\u0080-\U0010ffff]+")
+_NUMBER = re.compile(r"[\w.]+")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Lex ClickHouse SQL into tokens; unterminated quotes/comments raise SourceError."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        start = i
+        if ch.isspace():
+            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
+            tokens.append(Token("space", text[start:i], start))
+        elif text.startswith("--", i) or (ch == "#" and (text.startswith("#!", i) or text.startswith("# ", i))):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            tokens.append(Token("comment", text[start:i], start))
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while depth:
+                close, opening = text.find("*/", i), text.find("/*", i)
+                if close < 0:
+                    break
+                if 0 <= opening < close:
+                    depth, i = depth + 1, opening + 2
+                else:
+                    depth, i = depth - 1, close + 2
+            if depth:
+                raise _unterminated(text, start, "comment /*", "close it with */")
+            tokens.append(Token("comment", text[start:i], start))
+        elif ch in "'\"`":
+            i = _end_of_quoted(text, i)
+            if i < 0:
+                what = "string" if ch == "'" else "quoted identifier"
+                raise _unterminated(text, start, what, f"close it with {ch}")
+            tokens.append(Token("string" if ch == "'" else "ident", text[start:i], start))
+        elif ch == "$" and (j := _heredoc_end(text, i)) > 0:
+            i = j
+            tokens.append(Token("string", text[start:i], start))
+        elif ch.isalpha() or ch == "_" or ch == "$" or ord(ch) > 127:
+            i = _WORD.match(text, i).end()  # type: ignore[union-attr]
+            tokens.append(Token("word", text[start:i], start))
+        elif ch.isdigit():
+            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
+            tokens.append(Token("number", text[start:i], start))
+        else:
+            i += 1
+            tokens.append(Token("punct", ch, start))
+    return tokens
+
+
+def _end_of_quoted(text: str, i: int) -> int:
+    quote, i, n = text[i], i + 1, len(text)
+    while i < n:
+        q, b = text.find(quote, i), text.find("\\", i, text.find(quote, i) if text.find(quote, i) >= 0 else n)
+        if b >= 0:
+            i = b + 2
+        elif q < 0:
+            return -1
+        elif q + 1 < n and text[q + 1] == quote:
+            i = q + 2
+        else:
+            return q + 1
+    return -1
+
+
+def _heredoc_end(text: str, i: int) -> int:
+    j = text.find("$", i + 1)
+    tag = text[i : j + 1] if j > 0 else ""
+    if not tag or not all(c.isalnum() or c == "_" for c in tag[1:-1]):
+        return -1
+    k = text.find(tag, j + 1)
+    return k + len(tag) if k > 0 else -1
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _unterminated(text: str, start: int, what: str, hint: str) -> SourceError:
+    line, col = _position(text, start)
+    return SourceError(f"line {line}:{col}: unterminated {what}; {hint}")
+
+
+class _Lines:
+    """Line numbers for increasing offsets, counting each newline once (linear in the file size)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def at(self, offset: int) -> tuple[int, int]:
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+
+def split_statements(text: str, database: str = "default") -> list[Statement]:
+    """Split on `;` outside quotes and comments; classify each statement."""
+    tokens = tokenize(text)
+    statements: list[Statement] = []
+    current: list[Token] = []
+    lines = _Lines(text)
+    for tok in tokens + [Token("punct", ";", len(text))]:
+        if tok.kind == "punct" and tok.text == ";":
+            code = [t for t in current if t.kind not in ("space", "comment")]
+            if code:
+                stmt = _statement(text, code, min(tok.start + 1, len(text)), database, lines)
+                if stmt.kind == "use" and stmt.target:
+                    database = stmt.target
+                statements.append(stmt)
+            current = []
+        else:
+            current.append(tok)
+    return statements
+
+
+def _statement(text: str, code: list[Token], end: int, database: str, lines: _Lines) -> Statement:
+    start = code[0].start
+    body = text[start : code[-1].start + len(code[-1].text)]
+    line, col = lines.at(start)
+    kind, name_at, flags = _classify(code)
+    target, span = None, None
+    if kind == "use" and len(code) > 1:
+        target = code[1].value
+    elif name_at is not None and name_at < len(code):
+        target, span = _object_name(code, name_at, database)
+        if span:
+            span = (span[0] - start, span[1] - start)
+    return Statement(
+        text=body,
+        line=line,
+        column=col,
+        start=start,
+        end=end,
+        kind=kind,
+        target=target,
+        target_span=span,
+        if_not_exists="IF NOT EXISTS" in flags,
+        or_replace="OR REPLACE" in flags,
+    )
+
+
+def _classify(code: list[Token]) -> tuple[str, int | None, str]:
+    """Return (kind, index of the object name token or None, flag words seen)."""
+    words = [t.upper for t in code[:8]]
+    first = words[0] if words else ""
+    i, flags = 1, []
+
+    def skip(*seq: str) -> bool:
+        nonlocal i
+        if tuple(words[i : i + len(seq)]) == seq:
+            i += len(seq)
+            flags.append(" ".join(seq))
+            return True
+        return False
+
+    if first in ("GRANT", "REVOKE") or (first == "SET" and words[1:2] in (["ROLE"], ["DEFAULT"])):
+        return "access", None, ""
+    if first in ("CREATE", "ATTACH", "REPLACE"):
+        skip("OR", "REPLACE")
+        if words[i : i + 1] and words[i] in _ACCESS_OBJECTS:
+            return "access", None, ""
+        skip("TEMPORARY")
+        obj = words[i] if i < len(words) else ""
+        if obj == "DATABASE":
+            i += 1
+            skip("IF", "NOT", "EXISTS")
+            return "create_database", i, " ".join(flags)
+        kinds = {"TABLE": "create_table", "VIEW": "create_view", "DICTIONARY": "create_dictionary",
+                 "LIVE": "create_view", "WINDOW": "create_view", "FUNCTION": "create_function"}
+        if obj == "MATERIALIZED":
+            i += 2
+            kind = "create_materialized_view"
+        elif obj in kinds:
+            i += 2 if obj in ("LIVE", "WINDOW") else 1
+            kind = kinds[obj]
+        else:
+            return ("attach" if first == "ATTACH" else "create_other"), None, ""
+        skip("IF", "NOT", "EXISTS")
+        if first == "ATTACH":
+            kind = "attach"
+        return kind, i, " ".join(flags)
+    if first in ("DROP", "DETACH"):
+        obj = words[1] if len(words) > 1 else ""
+        if obj in _ACCESS_OBJECTS:
+            return "access", None, ""
+        skip("TEMPORARY")
+        obj = words[i] if i < len(words) else ""
+        if obj == "DATABASE":
+            i += 1
+            skip("IF", "EXISTS")
+            return "drop_database", i, " ".join(flags)
+        if obj in ("TABLE", "VIEW", "DICTIONARY"):
+            i += 1
+            skip("IF", "EMPTY")
+            skip("IF", "EXISTS")
+            return ("drop_table" if first == "DROP" else "detach"), i, " ".join(flags)
+        return ("drop_other" if first == "DROP" else "detach"), None, ""
+    if first == "ALTER":
+        if len(words) > 1 and words[1] in _ACCESS_OBJECTS:
+            return "access", None, ""
+        return "alter", 2 if words[1:2] == ["TABLE"] else None, ""
+    if first == "TRUNCATE":
+        skip("TEMPORARY")
+        skip("TABLE")
+        skip("IF", "EXISTS")
+        return "truncate", i, ""
+    if first == "INSERT":
+        i = 2 if words[1:2] == ["INTO"] else 1
+        skip("TABLE")
+        if words[i : i + 1] == ["FUNCTION"]:
+            return "insert_function", None, ""
+        return "insert", i, ""
+    if first == "OPTIMIZE":
+        return "optimize", 2, ""
+    simple = {"SELECT": "select", "WITH": "select", "USE": "use", "SET": "set", "RENAME": "rename",
+              "EXCHANGE": "rename", "SYSTEM": "system", "KILL": "kill", "SHOW": "show", "DESCRIBE": "show",
+              "DESC": "show", "EXISTS": "show", "EXPLAIN": "show", "CHECK": "show"}
+    return simple.get(first, "other"), None, ""
+
+
+def _object_name(code: list[Token], i: int, database: str) -> tuple[str | None, tuple[int, int] | None]:
+    first = code[i]
+    if first.kind not in ("word", "ident"):
+        return None, None
+    if i + 2 < len(code) and code[i + 1].text == "." and code[i + 2].kind in ("word", "ident"):
+        last = code[i + 2]
+        return f"{first.value}.{last.value}", (first.start, last.start + len(last.text))
+    return f"{database}.{first.value}", (first.start, first.start + len(first.text))
+
+
+def read_source(path: Path, shown_as: str, database: str = "default") -> Source:
+    """Read and split one file; unreadable input raises SourceError naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{shown_as}: cannot read ({exc.strerror})") from None
+    text, encoding, warnings = decode(data, shown_as)
+    try:
+        statements = split_statements(text, database)
+    except SourceError as exc:
+        where = str(exc).removeprefix("line ")  # "3:9: unterminated string; ..." -> file:line:column
+        raise SourceError(f"{shown_as}:{where}") from None
+    if not statements:
+        warnings.append(f"{shown_as}: no SQL statements (the file is empty or holds only comments)")
+    return Source(shown_as, text, encoding, tuple(statements), tuple(warnings))
