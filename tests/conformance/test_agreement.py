@@ -20,13 +20,8 @@ from chconform.errors import EngineError
 from chconform.reports.render import render_source
 from chconform.checks.run import SourceResult, check_source, load_source, run_check
 from chconform.schema.snapshot import take_snapshot
-from chconform.schema.static import (
-    StaticSource,
-    canonical_type,
-    check_sources,
-    read_sources,
-    validate,
-)
+from chconform.checks.static import StaticSource, check_sources, read_sources, validate
+from chconform.schema.static import canonical_type
 from chconform.commands.validate import copy_sources
 
 from ..unit import test_static as unit

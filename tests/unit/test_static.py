@@ -13,6 +13,7 @@ import pytest
 from chconform.cli import run
 from chconform.config import Config, load_config
 from chconform.sql.source import split_statements
+from chconform.checks.static import validate
 from chconform.schema.static import (
     Definition,
     canonical_type,
@@ -20,7 +21,6 @@ from chconform.schema.static import (
     compare_definitions,
     parse_definition,
     string_value,
-    validate,
 )
 
 REPO = Path(__file__).resolve().parents[2]

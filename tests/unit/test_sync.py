@@ -11,7 +11,7 @@ import pytest
 
 from chconform.cli import run
 from chconform.config import Config, load_config
-from chconform.schema.static import validate
+from chconform.checks.static import validate
 from chconform.commands.validate import copy_sources
 from chconform.plan.sync import newline_of, plan
 

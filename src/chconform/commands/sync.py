@@ -51,7 +51,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"sync: wrote {p.path}\n")
     if not changed:
         out.write("sync: nothing to change\n")
-    from chconform.schema.static import validate
+    from chconform.checks.static import validate
     from chconform.commands.validate import render_text
 
     report = validate(config)

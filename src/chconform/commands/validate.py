@@ -34,7 +34,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 @command("validate", "static validator: every definition agrees with the canon, without an engine", _arguments)
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.config import load_config
-    from chconform.schema.static import validate
+    from chconform.checks.static import validate
 
     config = load_config(args.config)
     if args.prove:

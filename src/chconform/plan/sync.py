@@ -148,7 +148,8 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
 
 def plan(config: Config) -> list[FilePlan]:
     """A plan for every configured source; the canonical one (the reference) only ever gets notes."""
-    from chconform.schema.static import read_sources, simulate
+    from chconform.checks.static import read_sources
+    from chconform.schema.static import simulate
 
     sources = read_sources(config)
     canon = sources[config.canonical]
