@@ -44,14 +44,16 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
 from chconform.gate.policy import gate_ast, gate_sql, parse_target
 from chconform.engines.base import rows_from_json_each_row
+from chconform.engines.releases import NEWEST, Release, get_release, installation, known_settings
 
 __all__ = ["EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
 
@@ -125,8 +127,13 @@ def _on_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def engine_files(workdir: str, hardening: Hardening, timeout_s: float) -> dict[str, str]:
-    """config.xml and users.xml of one engine: paths inside the worker's own directory, the users layer."""
+def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
+                 known: frozenset[str] | None = None) -> dict[str, str]:
+    """config.xml and users.xml of one engine: paths inside the worker's own directory, the users layer.
+
+    `known`: the settings an older release knows; one it lacks is left out (a source cannot set it either,
+    and the release refuses a users file naming it).
+    """
     etc = os.path.join(workdir, "etc")
     config = "\n".join([
         "<clickhouse>",
@@ -148,6 +155,9 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float) -> dict[s
         settings.update({**limits, **_CONST_SETTINGS})
         constraints = [f"<{k}><max>{v}</max></{k}>" for k, v in limits.items()]
         constraints += [f"<{k}><const/></{k}>" for k in _CONST_SETTINGS]
+    if known is not None:
+        settings = {k: v for k, v in settings.items() if k in known}
+        constraints = [c for c in constraints if c[1:].split(">", 1)[0] in known]
     grants = f"<grants><query>GRANT {GRANTS} ON *.*</query></grants>" if hardening.privileges else ""
     users = "\n".join([
         "<clickhouse>",
@@ -171,10 +181,12 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float) -> dict[s
     return {"config.xml": config, "users.xml": users}
 
 
-def _read_paths(workdir: str) -> list[str]:
-    """Interpreter, packages, this package and the system libraries; nothing of the user's."""
+def _read_paths(workdir: str, release_path: str | None = None) -> list[str]:
+    """Interpreter, packages, this package, the release's installation and the system libraries; nothing of the user's."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, _PACKAGE_PARENT,
              os.path.dirname(os.path.realpath(sys.executable)), os.path.join(workdir, "etc")}
+    if release_path:
+        paths.add(release_path)
     paths.update(p for p in sysconfig.get_paths().values() if p)
     paths.update(_SYSTEM_READ)
     paths.update(os.path.realpath(p) for p in list(paths))
@@ -210,8 +222,15 @@ class Worker:
     """A child process speaking length-prefixed JSON frames (see _worker.py)."""
 
     def __init__(self, scratch_root: str | None = None, data_dir: str | None = None,
-                 hardening: Hardening | None = None, timeout_s: float = 60.0) -> None:
-        """`data_dir`: a persistent chDB data directory (bootstrap); default: a fresh one inside workdir."""
+                 hardening: Hardening | None = None, timeout_s: float = 60.0,
+                 release: Release | None = None, release_path: str | None = None,
+                 parse_service: "_ParseService | None" = None) -> None:
+        """`data_dir`: a persistent chDB data directory (bootstrap); default: a fresh one inside workdir.
+
+        `release`: the ClickHouse release to run (default: the environment's own chdb), from `release_path`
+        (its isolated installation, first on the worker's path; None: the environment's own).
+        `parse_service`: where the gate's parses go (a release without parseQueryToJSON); default: here.
+        """
         if _INTERRUPTED.is_set():
             raise EnvironmentUnusable("interrupted: no new engine is started")
         self.hardening = hardening or Hardening()
@@ -220,7 +239,7 @@ class Worker:
             os.makedirs(os.path.join(self.workdir, sub))
         db = data_dir or os.path.join(self.workdir, "db")
         os.makedirs(db, exist_ok=True)  # Landlock grants only paths that exist
-        files = engine_files(self.workdir, self.hardening, timeout_s)
+        files = engine_files(self.workdir, self.hardening, timeout_s, known_settings(release_path))
         for name, text in files.items():
             Path(self.workdir, "etc", name).write_text(text, encoding="utf-8")
         config_file = os.path.join(self.workdir, "etc", "config.xml")
@@ -233,7 +252,7 @@ class Worker:
             "on_open": [] if data_dir else ["SET fsync_metadata = 0", "DROP DATABASE IF EXISTS default",
                                             "CREATE DATABASE default ENGINE = Atomic"],
             "landlock": self.hardening.landlock,
-            "read": _read_paths(self.workdir),
+            "read": _read_paths(self.workdir, release_path),
             "write": [db, os.path.join(self.workdir, "tmp"), os.path.join(self.workdir, "user_files"), "/dev/null"],
             "max_file_bytes": self.hardening.max_file_bytes,
         }
@@ -243,7 +262,8 @@ class Worker:
             "HOME": self.workdir,
             "TMPDIR": os.path.join(self.workdir, "tmp"),
             "LANG": "C.UTF-8",
-            "PYTHONPATH": _PACKAGE_PARENT,
+            # the release's installation first: its `chdb` shadows the environment's own
+            "PYTHONPATH": os.pathsep.join(p for p in (release_path, _PACKAGE_PARENT) if p),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
         }
@@ -258,6 +278,8 @@ class Worker:
             start_new_session=True,
         )
         _LIVE.add(self)
+        self.release = release
+        self.parse_service = parse_service
         self.version = ""
         self.sandbox = "none"
         self.sandbox_detail = ""
@@ -275,6 +297,11 @@ class Worker:
             self.sandbox = str(reply.get("sandbox", "none"))
             self.sandbox_detail = str(reply.get("sandbox_detail", ""))
             self._ready = True
+            if self.release is not None and not self.version.startswith(self.release.clickhouse):
+                self.kill()
+                raise EnvironmentUnusable(f"{self.release.label}: the worker runs ClickHouse {self.version or '?'}, "
+                                          f"not {self.release.clickhouse}; its installation is broken: remove it "
+                                          "from the engine cache and run again")
 
     def open_session(self, timeout: float = _STARTUP_TIMEOUT) -> None:
         """A session in a new directory beneath the data directory; the first one's state is the fresh baseline."""
@@ -309,7 +336,8 @@ class Worker:
         if verdict.action != "run":
             return _settle(sql, verdict, None)
         try:
-            parsed: str | EngineError = self._call({"op": "parse", "sql": parse_target(sql)}, timeout, what)
+            with self._parsing() as parser:
+                parsed: str | EngineError = parser._call({"op": "parse", "sql": parse_target(sql)}, timeout, what)
         except EngineError as exc:
             if isinstance(exc, (EngineTimeout, EngineCrashed)):
                 raise
@@ -332,15 +360,25 @@ class Worker:
                 known = _settle(sql, known, None)
             verdicts[sql] = known
         if pending:
-            self._send({"op": "parse_many", "sql": [parse_target(sql) for sql in pending]}, what)
-            for sql, token_verdict in pending.items():
-                try:
-                    reply = self._receive(deadline, what)
-                except (EngineTimeout, EngineCrashed) as exc:
-                    raise _At(sql, exc) from None
-                parsed = EngineError.from_text(reply["error"]) if "error" in reply else str(reply["ok"])
-                verdicts[sql] = _settle(sql, token_verdict, parsed)
+            with self._parsing() as parser:
+                parser._send({"op": "parse_many", "sql": [parse_target(sql) for sql in pending]}, what)
+                for sql, token_verdict in pending.items():
+                    try:
+                        reply = parser._receive(deadline, what)
+                    except (EngineTimeout, EngineCrashed) as exc:
+                        raise _At(sql, exc) from None
+                    parsed = EngineError.from_text(reply["error"]) if "error" in reply else str(reply["ok"])
+                    verdicts[sql] = _settle(sql, token_verdict, parsed)
         return [verdicts[sql] for sql in sqls]
+
+    @contextmanager
+    def _parsing(self) -> Iterator["Worker"]:
+        """The worker that parses for this one's gate: itself, or the newest release's shared parse worker."""
+        if self.parse_service is None:
+            yield self
+        else:
+            with self.parse_service.lease() as parser:
+                yield parser
 
     def run_many(self, sqls: Sequence[str], timeout: float | None,
                  what: str = "running a statement") -> list[EngineError | None]:
@@ -494,6 +532,46 @@ class Worker:
         _LIVE.discard(self)
 
 
+class _ParseService:
+    """The newest release's worker that parses for the gate of workers of older releases (no parseQueryToJSON).
+
+    One per backend, shared by its workers one parse request at a time; replaced when a parse killed it.
+    """
+
+    def __init__(self, start: Callable[[], Worker]) -> None:
+        self._start = start
+        self._lock = threading.Lock()
+        self._worker: Worker | None = None
+        self._closed = False
+
+    @contextmanager
+    def lease(self) -> Iterator[Worker]:
+        with self._lock:
+            if self._closed:
+                raise EnvironmentUnusable("the embedded backend is closed")
+            worker = self._worker
+            if worker is None or worker.proc.poll() is not None or worker.owed:
+                if worker is not None:
+                    worker.kill()
+                self._worker = None
+                worker = self._start()
+                try:
+                    worker.wait_ready()
+                    worker._call({"op": "open"}, _STARTUP_TIMEOUT, "opening the gate's parse session")
+                except BaseException:
+                    worker.kill()
+                    raise
+                self._worker = worker
+            yield worker
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._worker is not None:
+                self._worker.kill()
+                self._worker = None
+
+
 class EmbeddedInstance:
     """A fresh chDB data directory in its own worker process."""
 
@@ -540,7 +618,12 @@ class EmbeddedBackend:
 
     def __init__(self, prestart: bool = True, hardening: Hardening | None = None, timeout_s: float = 60.0,
                  scratch_root: str | None = None, sessions_per_worker: int = SESSIONS_PER_WORKER, spares: int = 1,
-                 **_: Any) -> None:
+                 engine: str | Release | None = None, **_: Any) -> None:
+        """`engine`: the ClickHouse release ("24.8"), installed into the engine cache on first use; default:
+        the newest, the environment's own. Workers of a release older than the newest parse for the gate
+        with one shared worker of the newest."""
+        self.release = get_release(engine) if isinstance(engine, str) else engine or get_release(NEWEST)
+        self.release_path = installation(self.release)  # may install; one clear line if it cannot
         self.prestart = prestart
         self.hardening = hardening or Hardening()
         self.timeout_s = float(timeout_s)
@@ -556,6 +639,13 @@ class EmbeddedBackend:
         self._preparing = self._waiting = self._in_use = self._reserved = 0
         self._closed = False
         self._pool: ThreadPoolExecutor | None = None
+        self._parse_service: _ParseService | None = None
+        if self.release.name != NEWEST:
+            newest = get_release(NEWEST)
+            newest_path = installation(newest)
+            self._parse_service = _ParseService(lambda: Worker(
+                self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s, release=newest,
+                release_path=newest_path))
         try:
             import importlib.util
 
@@ -571,7 +661,8 @@ class EmbeddedBackend:
             self._previous_sigint = signal.signal(signal.SIGINT, _on_interrupt)
 
     def _new_worker(self) -> Worker:
-        worker = Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s)
+        worker = Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s, release=self.release,
+                        release_path=self.release_path, parse_service=self._parse_service)
         with self._cond:
             if self._closed:
                 closed = True
@@ -725,6 +816,8 @@ class EmbeddedBackend:
             workers = list(self._owned)
         for worker in workers:
             self._discard(worker)
+        if self._parse_service is not None:
+            self._parse_service.close()
         if self._previous_sigint is not None and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._previous_sigint)
             self._previous_sigint = None
