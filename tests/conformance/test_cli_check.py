@@ -32,13 +32,15 @@ def test_repository_conforms() -> None:
         assert "differs" not in row and "identical" in row
 
 
-def test_changed_column_type_is_named(tmp_path: Path) -> None:
+def test_changed_column_type_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = copy_sources(tmp_path / "copy")
+    monkeypatch.chdir(config.parent)  # no git checkout around the copy: paths are relative to the current folder
     replace_once(config.parent / "migrations/2025-qtickets-api.sql", INVENTORY, INVENTORY.replace("LowCardinality(String)", "String"))
     code, out, _ = cli("check", "--config", str(config))
     assert code == 1
-    assert "migrations/2025-qtickets-api.sql:" in out
-    assert "zakaz.fact_qtickets_inventory.city  column_type: LowCardinality(String) → String" in out
+    # the column's own line (62), not its table's CREATE (59)
+    assert ("migrations/2025-qtickets-api.sql:62  zakaz.fact_qtickets_inventory.city  "
+            "column_type: LowCardinality(String) → String") in out
     code, out, _ = cli("check", "--config", str(config), "--format", "json")
     assert code == 1
     report = json.loads(out)
@@ -47,14 +49,17 @@ def test_changed_column_type_is_named(tmp_path: Path) -> None:
     assert [s["path"] for s in bad] == ["migrations/2025-qtickets-api.sql"]
     assert bad[0]["differences"] == [
         {"object": "zakaz.fact_qtickets_inventory", "aspect": "column_type", "column": "city",
-         "canonical": "LowCardinality(String)", "actual": "String", "line": bad[0]["differences"][0]["line"],
-         "check": "canonical"}
+         "canonical": "LowCardinality(String)", "actual": "String", "line": 62, "check": "canonical",
+         "rule": "column_type", "severity": "error",
+         "hint": "Use the canonical type (`chconform plan` prints the ALTER)."}
     ]
+    assert report["schema_version"] == 2 and report["tool"]["name"] == "chconform"
     assert bad[0]["tables"]["zakaz.fact_qtickets_inventory"] == "differs"
 
 
-def test_changed_order_by_is_named(tmp_path: Path) -> None:
+def test_changed_order_by_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = copy_sources(tmp_path / "copy")
+    monkeypatch.chdir(config.parent)
     replace_once(config.parent / "init.sql", "ORDER BY event_id\n", "ORDER BY (event_id, city)\n")
     code, out, _ = cli("check", "--config", str(config), "--format", "json")
     assert code == 1

@@ -55,10 +55,11 @@ def source_config(work: Path) -> Path:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_bad_input(name: str, tmp_path: Path) -> None:
+def test_bad_input(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exp = expected(name)
     work = tmp_path / name
     shutil.copytree(BAD / name, work)
+    monkeypatch.chdir(work)  # reports name files relative to the checkout, else the current folder
     if exp["kind"] == "source":
         if "generate" in exp:
             generate(exp["generate"], work / "source.sql")

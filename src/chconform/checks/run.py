@@ -15,6 +15,7 @@ from chconform.model import Difference, Snapshot
 from chconform.gate.policy import Verdict, gate
 from chconform.checks.rules import role_findings
 from chconform.schema.snapshot import take_snapshot
+from chconform.sql.locate import column_line
 from chconform.sql.source import Source, Statement, read_source
 
 __all__ = [
@@ -297,6 +298,8 @@ def _attribute(diffs: list[Difference], source: Source, check: str) -> list[Diff
     for d in diffs:
         creates = source.creates(d.object)
         line = creates[-1].line if creates else None
+        if creates and d.column:  # a column's finding at the column's own line
+            line = column_line(creates[-1], d.column) or line
         out.append(replace(d, source=source.path, line=line, check=check))
     return out
 
@@ -344,7 +347,18 @@ def _duplicates(instance: Instance, source: Source, config: Config) -> list[Diff
     return out
 
 
-def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] | None = None) -> RunResult:
+def _applied(backend: Backend, config: Config, spec: SourceSpec,
+             progress: Callable[[str, float], None] | None) -> AppliedSource:
+    """Apply one source; tell `progress` (a terminal's progress line) when it is done."""
+    started = time.monotonic()
+    applied = apply_source(backend, config, spec)
+    if progress is not None:
+        progress(spec.path, time.monotonic() - started)
+    return applied
+
+
+def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] | None = None,
+              progress: Callable[[str, float], None] | None = None) -> RunResult:
     """Apply every source in parallel, the canonical one first; then compare each with the canon's round-1 snapshot.
 
     No source waits for the canon to be built: only the comparison needs it, and that is pure and quick.
@@ -356,7 +370,7 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
         count = 1 + len(others)
         reserve(max(1, min(jobs, count)), spares=0 if count <= jobs else None)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        applied = list(pool.map(lambda s: apply_source(backend, config, s), [canon_spec, *others]))
+        applied = list(pool.map(lambda s: _applied(backend, config, s, progress), [canon_spec, *others]))
     canon_result, canon_snap = finish_source(config, applied[0], None)
     results = [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
     ordered = [canon_result] + results if only is None or config.canonical in only else results

@@ -6,7 +6,18 @@ import argparse
 import os
 from typing import TextIO
 
-from chconform.commands._common import EXIT_FOUND, EXIT_OK, command, common_options, emit
+from chconform.commands._common import (
+    CI_FORMATS,
+    EXIT_FOUND,
+    EXIT_OK,
+    Progress,
+    command,
+    common_options,
+    display_for,
+    emit,
+    render_outcome,
+    wants_color,
+)
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:
@@ -16,15 +27,17 @@ def _check_args(p: argparse.ArgumentParser) -> None:
                    help="docker: one container per process, reset between sources (or CHCONFORM_DOCKER_REUSE=1)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="sources checked in parallel")
     p.add_argument("--source", action="append", help="check only this source (repeatable); the canon is always built")
-    p.add_argument("--verbose", "-v", action="store_true", help="list every skipped statement")
+    p.add_argument("--all", dest="all_rows", action="store_true", default=None,
+                   help="show every table in the matrix (default: every row when small, else the rows that differ)")
 
 
-@command("check", "apply every source twice to its own ClickHouse and compare with the canon", _check_args)
+@command("check", "apply every source twice to its own ClickHouse and compare what it builds with the canon", _check_args)
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from chconform.engines import get_backend
-    from chconform.config import load_config
-    from chconform.reports.render import render_json, render_markdown, render_text
     from chconform.checks.run import run_check
+    from chconform.config import load_config
+    from chconform.engines import get_backend
+    from chconform.reports.findings import from_check
+    from chconform.reports.render import Style, render_json, render_markdown, render_text
 
     config = load_config(args.config)
     if args.source:
@@ -32,10 +45,22 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             config.source(path)
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
                           root=config.root, reuse=args.reuse)
+    total = len(args.source or config.sources) + (1 if args.source and config.canonical not in args.source else 0)
     try:
-        result = run_check(config, backend, jobs=args.jobs, only=args.source)
+        result = run_check(config, backend, jobs=args.jobs, only=args.source,
+                           progress=Progress.on(err, total, args.quiet))
     finally:
         backend.close()
-    renderers = {"json": render_json, "markdown": render_markdown}
-    emit(args, renderers[args.format](result) if args.format in renderers else render_text(result, args.verbose), out)
+    display = display_for(config)
+    if args.format in CI_FORMATS:
+        text = render_outcome(args.format, from_check(result, display))
+    elif args.format == "json":
+        text = render_json(result, display)
+    elif args.format == "markdown":
+        text = render_markdown(result, display)
+    else:
+        style = Style(color=not args.output and wants_color(out))
+        text = render_text(result, args.verbose, all_rows=args.all_rows, quiet=args.quiet, style=style,
+                           display=display)
+    emit(args, text, out)
     return EXIT_OK if result.ok else EXIT_FOUND
