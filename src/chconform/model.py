@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Column", "Index", "Table", "Snapshot", "Difference", "qualified"]
+__all__ = ["Column", "Constraint", "Difference", "Function", "Index", "Projection", "Snapshot", "Table", "qualified"]
 
 
 def qualified(database: str, name: str) -> str:
@@ -24,6 +24,8 @@ class Column:
     comment: str = ""
     codec: str = ""
     ttl: str = ""
+    statistics: str = ""
+    options: str = ""  # a dictionary attribute's HIERARCHICAL, INJECTIVE, IS_OBJECT_ID, BIDIRECTIONAL
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,37 @@ class Index:
     type_full: str
     expr: str
     granularity: int
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """CONSTRAINT name CHECK|ASSUME expr, as the engine prints it."""
+
+    name: str
+    kind: str  # CHECK | ASSUME
+    expr: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.kind} {self.expr}"
+
+
+@dataclass(frozen=True)
+class Projection:
+    """PROJECTION name (query), as the engine prints it."""
+
+    name: str
+    query: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.query}"
+
+
+@dataclass(frozen=True)
+class Function:
+    """A SQL user-defined function (system.functions, origin SQLUserDefined)."""
+
+    name: str
+    create_query: str
 
 
 @dataclass(frozen=True)
@@ -52,8 +85,16 @@ class Table:
     settings: str = ""
     comment: str = ""
     view_query: str = ""
+    target: str = ""  # a materialized view's TO table
     columns: tuple[Column, ...] = ()
     indices: tuple[Index, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    projections: tuple[Projection, ...] = ()
+    source: str = ""  # a dictionary's SOURCE, LAYOUT, LIFETIME and RANGE (its PRIMARY KEY is primary_key)
+    layout: str = ""
+    lifetime: str = ""
+    range: str = ""
+    create_rest: str = ""  # the normalised CREATE text less everything the fields above model (the catch-all)
 
     @property
     def fqn(self) -> str:
@@ -70,6 +111,7 @@ class Snapshot:
     databases: tuple[str, ...] = ()
     tables: tuple[Table, ...] = ()
     grants: tuple[tuple[str, ...], ...] = ()  # access-control rows, where the backend has them
+    functions: tuple[Function, ...] = ()
     _by_name: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chconform.schema.compare import compare, compare_tables
 from chconform.model import Column, Index, Snapshot, Table
+from chconform.schema.compare import compare, compare_tables
 
 COLS = (Column("id", 1, "String"), Column("city", 2, "LowCardinality(String)"), Column("n", 3, "UInt32", "DEFAULT", "0"))
 T = Table("zakaz", "t", "table", "ReplacingMergeTree(_ver)", "tuple()", "id", "id", settings="index_granularity = 8192", columns=COLS)
@@ -52,3 +52,42 @@ def test_compare_snapshots_only_shared_tables_by_default() -> None:
 def test_snapshot_equality_is_generated() -> None:
     assert Snapshot(tables=(T,)) == Snapshot(tables=(replace(T),))
     assert Snapshot(tables=(T,)) != Snapshot(tables=(replace(T, comment="x"),))
+
+
+def test_new_aspects_each_report_once() -> None:
+    from chconform.model import Constraint, Projection
+
+    ttl = (COLS[0], replace(COLS[1], ttl="d + toIntervalDay(30)"), COLS[2])
+    stats = (COLS[0], COLS[1], replace(COLS[2], statistics="(tdigest)"))
+    assert aspects(T, replace(T, columns=ttl)) == [("column_ttl", "city")]
+    assert aspects(T, replace(T, columns=stats)) == [("column_statistics", "n")]
+    assert aspects(T, replace(T, constraints=(Constraint("c", "CHECK", "n > 0"),))) == [("constraints", None)]
+    assert aspects(T, replace(T, projections=(Projection("p", "(SELECT id ORDER BY n)"),))) == [("projections", None)]
+    mv = replace(T, kind="materialized_view", target="zakaz.a")
+    assert aspects(mv, replace(mv, target="zakaz.b")) == [("mv_target", None)]
+    d = replace(T, kind="dictionary", source="CLICKHOUSE(TABLE 's')", layout="FLAT()", lifetime="MIN 0 MAX 1")
+    assert aspects(d, replace(d, source="NULL()")) == [("dictionary_source", None)]
+    assert aspects(d, replace(d, layout="HASHED()")) == [("dictionary_layout", None)]
+    assert aspects(d, replace(d, lifetime="MIN 0 MAX 2")) == [("dictionary_lifetime", None)]
+    assert aspects(d, replace(d, range="MIN a MAX b")) == [("dictionary_range", None)]
+    opts = (COLS[0], replace(COLS[1], options="INJECTIVE"), COLS[2])
+    assert aspects(d, replace(d, columns=opts)) == [("column_options", "city")]
+
+
+def test_the_catch_all_reports_only_what_nothing_modelled_explains() -> None:
+    plain = replace(T, create_rest="TABLE")
+    unmodelled = replace(T, create_rest="TABLE `city` SETTINGS (max_compress_block_size = 65536)")
+    assert aspects(plain, unmodelled) == [("create_query", None)]
+    assert aspects(plain, replace(unmodelled, engine="MergeTree")) == [("engine", None)]  # one finding per cause
+    assert aspects(plain, replace(plain)) == []
+
+
+def test_functions_are_compared_by_name() -> None:
+    from chconform.model import Function
+
+    f1, f2 = Function("f", "CREATE FUNCTION f AS x -> (x + 1)"), Function("f", "CREATE FUNCTION f AS x -> (x + 2)")
+    g = Function("g", "CREATE FUNCTION g AS x -> x")
+    assert [(d.object, d.aspect) for d in compare(Snapshot(functions=(f1, g)), Snapshot(functions=(f2,)))] == [
+        ("f", "function")]
+    drift = compare(Snapshot(functions=(f1, g)), Snapshot(functions=(f1, replace(g, name="h"))), missing=True)
+    assert [(d.object, d.aspect) for d in drift] == [("g", "missing_function"), ("h", "extra_function")]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from chconform.model import Column, Difference, Snapshot, Table
 
-__all__ = ["compare", "compare_tables", "TABLE_ASPECTS", "column_text"]
+__all__ = ["TABLE_ASPECTS", "column_text", "compare", "compare_functions", "compare_tables"]
 
 # (aspect, attribute) of a Table compared as plain values, in report order.
 TABLE_ASPECTS = (
@@ -20,13 +20,23 @@ TABLE_ASPECTS = (
     ("settings", "settings"),
     ("table_comment", "comment"),
     ("view_query", "view_query"),
+    ("mv_target", "target"),
+    ("dictionary_source", "source"),
+    ("dictionary_layout", "layout"),
+    ("dictionary_lifetime", "lifetime"),
+    ("dictionary_range", "range"),
 )
 _COLUMN_ASPECTS = (
     ("column_type", lambda c: c.type),
     ("column_default", lambda c: f"{c.default_kind} {c.default_expression}".strip()),
     ("column_comment", lambda c: c.comment),
     ("column_codec", lambda c: c.codec),
+    ("column_ttl", lambda c: c.ttl),
+    ("column_statistics", lambda c: c.statistics),
+    ("column_options", lambda c: c.options),
 )
+# Table elements compared as a whole: (aspect, attribute); shown one per `; `, `none` when empty.
+_ELEMENT_ASPECTS = (("constraints", "constraints"), ("projections", "projections"))
 
 
 def column_text(c: Column) -> str:
@@ -59,9 +69,23 @@ def compare(
     if missing:
         extra = sorted(set(actual.names) - set(canonical.names))
         out.extend(Difference(n, "extra_table", canonical="absent", actual=actual.table(n).kind) for n in extra)  # type: ignore[union-attr]
-    from chconform.schema.access import compare_access  # users, roles, grants: only where both sides captured them
+    out.extend(compare_functions(canonical, actual, missing=missing))
+    # users, roles, grants: only where both sides captured them
+    from chconform.schema.access import compare_access
 
     out.extend(compare_access(canonical, actual, missing=missing))
+    return out
+
+
+def compare_functions(canonical: Snapshot, actual: Snapshot, *, missing: bool = False) -> list[Difference]:
+    """SQL functions both define that differ; with `missing=True`, those only one side defines too."""
+    want = {f.name: f.create_query for f in canonical.functions}
+    got = {f.name: f.create_query for f in actual.functions}
+    out = [Difference(name, "function", want[name], got[name]) for name in sorted(set(want) & set(got))
+           if want[name] != got[name]]
+    if missing:
+        out.extend(Difference(n, "missing_function", want[n], "absent") for n in sorted(set(want) - set(got)))
+        out.extend(Difference(n, "extra_function", "absent", got[n]) for n in sorted(set(got) - set(want)))
     return out
 
 
@@ -96,7 +120,16 @@ def compare_tables(want: Table, got: Table) -> list[Difference]:
         out.append(Difference(name, "column_order", ", ".join(shared_want), ", ".join(shared_got)))
     if want.indices != got.indices:
         out.append(Difference(name, "indices", _indices(want), _indices(got)))
+    for aspect, attr in _ELEMENT_ASPECTS:
+        if getattr(want, attr) != getattr(got, attr):
+            out.append(Difference(name, aspect, _elements(getattr(want, attr)), _elements(getattr(got, attr))))
+    if not out and want.create_rest != got.create_rest:  # the catch-all: only what nothing modelled explains
+        out.append(Difference(name, "create_query", want.create_rest, got.create_rest))
     return out
+
+
+def _elements(items: tuple[object, ...]) -> str:
+    return "; ".join(map(str, items)) or "none"
 
 
 def _indices(t: Table) -> str:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from functools import cache
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
-from chconform.model import Column, Index, Snapshot, Table
+from chconform.model import Column, Function, Index, Snapshot, Table
+from chconform.schema.create_text import (
+    CreateText,
+    outside_quotes,
+    parse_create,
+    split_top_level,
+)
 from chconform.schema.queries import snapshot_query
 
-__all__ = ["take_snapshot", "build_snapshot", "split_engine_full", "snapshot_query", "normalize_key"]
+__all__ = ["build_snapshot", "normalize_key", "snapshot_query", "split_engine_full", "take_snapshot"]
 
 _KINDS = {"View": "view", "MaterializedView": "materialized_view", "Dictionary": "dictionary",
           "LiveView": "view", "WindowView": "view"}
@@ -18,7 +24,7 @@ _CLAUSES = ("PARTITION BY", "PRIMARY KEY", "ORDER BY", "SAMPLE BY", "TTL", "SETT
 
 
 def take_snapshot(query: Callable[[str], list[dict[str, Any]]], access: bool = False) -> Snapshot:
-    """Four set-based catalog queries, whatever the number of tables.
+    """Five set-based catalog queries, whatever the number of tables.
 
     `access=True` (backends with access storage) adds users, roles and grants,
     leaving out the user the snapshot is taken as (the harness's own login).
@@ -28,44 +34,21 @@ def take_snapshot(query: Callable[[str], list[dict[str, Any]]], access: bool = F
         tables=query(snapshot_query("tables")),
         columns=query(snapshot_query("columns")),
         indices=query(snapshot_query("indices")),
+        functions=query(snapshot_query("functions")),
     )
     if not access:
         return snap
-    from dataclasses import replace
-
     from chconform.schema.access import take_access
 
     me = query("SELECT currentUser() AS name")
     return replace(snap, grants=take_access(query, skip_user=me[0]["name"] if me else None))
 
 
-def _outside_quotes(text: str) -> Iterator[tuple[int, str, int]]:
-    """(offset, character, bracket depth after it) for every character outside quotes.
-
-    One scanner for the three readers below; the texts are ClickHouse's own printouts, not user SQL.
-    """
-    depth, quote, escaped = 0, "", False
-    for i, ch in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-            continue
-        if ch in "'`\"":
-            quote = ch
-            continue
-        depth += (ch in "([") - (ch in ")]")
-        yield i, ch, depth
-
-
 def split_engine_full(engine_full: str) -> dict[str, str]:
     """Split `Engine(args) PARTITION BY … SETTINGS …` at top-level clause keywords."""
     parts: dict[str, str] = {}
     key, start, resume = "ENGINE", 0, 0
-    for i, ch, depth in _outside_quotes(engine_full):
+    for i, ch, depth in outside_quotes(engine_full):
         if i < resume or depth != 0 or ch != " ":
             continue
         nxt = next((c for c in _CLAUSES if engine_full.startswith(c + " ", i + 1)), None)
@@ -77,41 +60,35 @@ def split_engine_full(engine_full: str) -> dict[str, str]:
     return parts
 
 
-def _top_level(text: str) -> list[str]:
-    """Split at commas outside brackets and quotes."""
-    parts, start = [], 0
-    for i, ch, depth in _outside_quotes(text):
-        if ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return parts
-
-
 def _wrapped(element: str) -> bool:
     """True if the first `(` closes at the very last character."""
     if not (element.startswith("(") and element.endswith(")")):
         return False
-    first_close = next((i for i, _, depth in _outside_quotes(element) if depth == 0), None)
+    first_close = next((i for i, _, depth in outside_quotes(element) if depth == 0), None)
     return first_close == len(element) - 1
 
 
 def _unwrap(element: str) -> str:
     """`((x))` → `x`: parentheses around one whole expression change nothing."""
-    while _wrapped(element) and len(_top_level(element[1:-1])) == 1 and element[1:-1].strip():
+    while _wrapped(element) and len(split_top_level(element[1:-1])) == 1 and element[1:-1].strip():
         element = element[1:-1].strip()
     return element
+
+
+def _inside(clause: str) -> str:
+    """`(MIN 0 MAX 300)` → `MIN 0 MAX 300`: a dictionary clause's own parentheses."""
+    return clause[1:-1].strip() if _wrapped(clause) else clause
 
 
 def normalize_key(key: str) -> str:
     """`(a)`, `((a), b)` and `a, b` are keys ClickHouse builds the same; print them one way."""
     if not key:
         return key
-    elements = _top_level(key)
+    elements = split_top_level(key)
     if len(elements) == 1:
         inner = _unwrap(elements[0])
-        if inner != elements[0] and len(_top_level(inner)) > 1:
-            elements = _top_level(inner)
+        if inner != elements[0] and len(split_top_level(inner)) > 1:
+            elements = split_top_level(inner)
         else:
             elements = [inner]
     return ", ".join(_unwrap(e) for e in elements)
@@ -122,8 +99,13 @@ def build_snapshot(
     tables: list[dict[str, Any]],
     columns: list[dict[str, Any]],
     indices: list[dict[str, Any]],
+    functions: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> Snapshot:
-    """Pure: rows of the four catalog queries → one immutable Snapshot."""
+    """Pure: rows of the catalog queries → one immutable Snapshot.
+
+    What no system table lists on every release (column TTL and statistics, constraints, projections,
+    a view's TO table, a dictionary's clauses) comes from each object's own CREATE text.
+    """
     cols: dict[tuple[str, str], list[Column]] = defaultdict(list)
     for r in columns:
         cols[(r["database"], r["table"])].append(
@@ -151,23 +133,60 @@ def build_snapshot(
             storage = inner.get(f".inner_id.{r['uuid']}") or inner.get(f".inner.{r['name']}") or {}
         clauses = split_engine_full(storage.get("engine_full", "")) if storage else {}
         engine = clauses.get("ENGINE", "") if kind in ("table", "materialized_view") else r["engine"]
+        text = parse_create(r.get("create_table_query", ""))
         key = (r["database"], r["name"])
-        result.append(
-            Table(
-                database=r["database"],
-                name=r["name"],
-                kind=kind,
-                engine=engine or (r["engine"] if kind == "table" else ""),
-                partition_key=normalize_key(storage.get("partition_key", "")) if storage else "",
-                sorting_key=normalize_key(storage.get("sorting_key", "")) if storage else "",
-                primary_key=normalize_key(storage.get("primary_key", "")) if storage else "",
-                sampling_key=normalize_key(storage.get("sampling_key", "")) if storage else "",
-                ttl=clauses.get("TTL", ""),
-                settings=clauses.get("SETTINGS", ""),
-                comment=r.get("comment", ""),
-                view_query=r.get("as_select", "") if kind != "table" else "",
-                columns=tuple(cols.get(key, ())),
-                indices=tuple(idx.get(key, ())),
-            )
+        table = Table(
+            database=r["database"],
+            name=r["name"],
+            kind=kind,
+            engine=engine or (r["engine"] if kind == "table" else ""),
+            partition_key=normalize_key(storage.get("partition_key", "")) if storage else "",
+            sorting_key=normalize_key(storage.get("sorting_key", "")) if storage else "",
+            primary_key=normalize_key(storage.get("primary_key", "")) if storage else "",
+            sampling_key=normalize_key(storage.get("sampling_key", "")) if storage else "",
+            ttl=clauses.get("TTL", ""),
+            settings=clauses.get("SETTINGS", ""),
+            comment=r.get("comment", ""),
+            view_query=r.get("as_select", "") if kind != "table" else "",
+            target=text.target,
+            columns=tuple(_with_text(c, text) for c in cols.get(key, ())),
+            indices=tuple(idx.get(key, ()) or idx.get((r["database"], storage.get("name", "")), ())),
+            constraints=text.constraints,
+            projections=text.projections,
+            create_rest=text.rest,
         )
-    return Snapshot(databases=tuple(sorted(r["name"] for r in databases)), tables=tuple(result))
+        result.append(_dictionary(table, text) if kind == "dictionary" else table)
+    return Snapshot(
+        databases=tuple(sorted(r["name"] for r in databases)),
+        tables=tuple(result),
+        functions=tuple(Function(r["name"], r["create_query"]) for r in sorted(functions, key=lambda f: f["name"])),
+    )
+
+
+def _with_text(column: Column, text: CreateText) -> Column:
+    """A column with what only the CREATE text says of it (TTL, statistics; a dictionary attribute's default)."""
+    said = text.columns.get(column.name)
+    if said is None:
+        return column
+    return replace(
+        column,
+        ttl=said.ttl,
+        statistics=said.statistics,
+        default_kind=column.default_kind or said.default_kind,
+        default_expression=column.default_expression or said.default_expression,
+        options=said.options,
+    )
+
+
+def _dictionary(table: Table, text: CreateText) -> Table:
+    """A dictionary's PRIMARY KEY, SOURCE, LAYOUT, LIFETIME, RANGE and SETTINGS from its CREATE text."""
+    clause = text.clauses.get
+    return replace(
+        table,
+        primary_key=normalize_key(clause("PRIMARY KEY", "")),
+        source=_inside(clause("SOURCE", "")),
+        layout=_inside(clause("LAYOUT", "")),
+        lifetime=_inside(clause("LIFETIME", "")),
+        range=_inside(clause("RANGE", "")),
+        settings=_inside(clause("SETTINGS", "")),
+    )
