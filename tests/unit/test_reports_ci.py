@@ -162,6 +162,8 @@ def test_repo_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path / "plain")
     assert repo_relative(elsewhere)("a.sql") == "sql/a.sql"
     assert repo_relative(elsewhere)("http://host:8123") == "http://host:8123"
+    monkeypatch.chdir(root)  # a root in no checkout and outside the current folder: named against the root
+    assert repo_relative(elsewhere)("a.sql") == "a.sql"
 
 
 def test_version_and_user_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -177,11 +179,11 @@ def _cli(*argv: str) -> tuple[int, str, str]:
     return run(list(argv), out, err), out.getvalue(), err.getvalue()
 
 
-def test_every_command_takes_quiet_and_verbose() -> None:
+def test_every_command_takes_quiet_and_verbose(capsys: pytest.CaptureFixture[str]) -> None:
     from chconform.commands._common import COMMANDS
 
     for name in COMMANDS:
-        code, _, err = _cli(name, "-q", "--help")
-        assert code == 0, (name, err)
-        code, _, err = _cli(name, "-q", "-v", "--help")
-        assert code == 2 and "not allowed with argument" in err, (name, err)
+        code, _, _ = _cli(name, "-q", "--help")
+        assert code == 0, name
+        code, _, _ = _cli(name, "-q", "-v", "--help")
+        assert code == 2 and "not allowed with argument" in capsys.readouterr().err, name

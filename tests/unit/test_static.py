@@ -102,7 +102,9 @@ def test_json_has_the_difference_fields_of_check(tmp_path: Path) -> None:
     other = data["sources"][1]
     assert other["differences"] == [{"object": "zakaz.dim_events", "aspect": "column_type", "column": "city",
                                      "canonical": "LowCardinality(String)", "actual": "String", "line": 3,
-                                     "check": "static"}]
+                                     "check": "static", "rule": "column_type", "severity": "error",
+                                     "hint": "Use the canonical type (`chconform plan` prints the ALTER)."}]
+    assert data["schema_version"] == 2
     assert other["tables"] == {"zakaz.dim_events": "differs"}
     assert [v["places"] for v in data["variants"]["zakaz.dim_events"]] == [["canon.sql:3"], ["other.sql:3"]]
 

@@ -15,7 +15,18 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from chconform.commands._common import EXIT_BAD, EXIT_FOUND, EXIT_OK, command, emit
+from chconform.commands._common import (
+    CI_FORMATS,
+    EXIT_BAD,
+    EXIT_FOUND,
+    EXIT_OK,
+    command,
+    common_options,
+    display_for,
+    emit,
+    render_outcome,
+)
+from chconform.reports.escape import safe
 
 __all__ = ["PASSED", "cmd_validate", "prove", "render_json", "render_text", "to_json"]
 
@@ -23,9 +34,7 @@ PASSED = "Schema validation passed."
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="pyproject.toml with [tool.chconform], or a chconform.toml")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    p.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    common_options(p, ("text", "json", *CI_FORMATS))
     p.add_argument("--prove", action="store_true",
                    help="mutation proof: change one column type in a copy of the sources, expect exit 1 naming "
                         "that file and table; expect the unmodified copy to pass")
@@ -40,7 +49,14 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.prove:
         return prove(config, out)
     report = validate(config)
-    emit(args, render_json(report) if args.format == "json" else render_text(report), out)
+    display = display_for(config)
+    if args.format in CI_FORMATS:
+        from chconform.reports.findings import from_validate
+
+        text = render_outcome(args.format, from_validate(report, display))
+    else:
+        text = render_json(report, display) if args.format == "json" else render_text(report, display, args.quiet)
+    emit(args, text, out)
     return EXIT_OK if report.ok else EXIT_FOUND
 
 
@@ -59,7 +75,11 @@ def _status(report: Any, source: Any, table: str) -> str:
     return "identical"
 
 
-def _variant_lines(report: Any) -> list[str]:
+def _same(path: str) -> str:
+    return path
+
+
+def _variant_lines(report: Any, display: Any = _same) -> list[str]:
     from chconform.reports.render import difference_line
     from chconform.schema.static import compare_definitions
 
@@ -70,7 +90,7 @@ def _variant_lines(report: Any) -> list[str]:
         for k, v in enumerate(variants):
             label = chr(ord("A") + k) if k < 26 else str(k)
             tag = " (canonical)" if v.canonical else ""
-            lines.append(f"  variant {label}{tag}: {', '.join(v.places)}")
+            lines.append(f"  variant {label}{tag}: {safe(', '.join(display(p) for p in v.places))}")
             if k:
                 for d in compare_definitions(reference.definition, v.definition)[:8]:
                     shown = difference_line(d).split("  ", 1)[1]
@@ -78,26 +98,29 @@ def _variant_lines(report: Any) -> list[str]:
     return lines
 
 
-def render_text(report: Any) -> str:
-    """CRITICAL variants first, then each finding as `file:line  table.column  aspect: canonical → actual`."""
+def render_text(report: Any, display: Any = _same, quiet: bool = False) -> str:
+    """CRITICAL variants first, then each finding as `file:line  table.column  aspect: canonical → actual`.
+
+    `quiet` leaves out the undecidable notes."""
     from chconform.reports.render import CAP, difference_line
 
-    lines = _variant_lines(report)
+    lines = _variant_lines(report, display)
     for d in report.unconfigured:
-        lines.append(f"CRITICAL: {d.source} creates a table but is not a configured source; "
+        lines.append(f"CRITICAL: {safe(display(d.source))} creates a table but is not a configured source; "
                      "add a [[source]] for it (or move it out of the root)")
     for s in report.sources:
-        findings = [difference_line(d) for d in s.differences]
-        findings += [f"{s.path}  {t}  missing_table: required by must_define → absent" for t in s.missing_tables]
+        findings = [difference_line(d, display) for d in s.differences]
+        findings += [f"{safe(display(s.path))}  {safe(t)}  missing_table: required by must_define → absent"
+                     for t in s.missing_tables]
         if findings:
-            lines.append(f"FAIL  {s.path}")
+            lines.append(f"FAIL  {safe(display(s.path))}")
             lines.extend("      " + f for f in findings[:CAP])
             if len(findings) > CAP:
                 lines.append(f"      ... and {len(findings) - CAP} more")
-        lines.extend(f"      warning: {w}" for w in s.warnings)
+        lines.extend(f"      warning: {safe(w)}" for w in s.warnings)
     notes = report.notes
-    for n in notes:
-        lines.append(f"note: {n.text()}")
+    for n in [] if quiet else notes:
+        lines.append(f"note: {safe(n.text())}")
     failed = [s.path for s in report.sources if not s.ok]
     if not report.ok:
         count = sum(len(s.differences) + len(s.missing_tables) for s in report.sources) + len(report.unconfigured)
@@ -113,25 +136,24 @@ def render_text(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _difference(d: Any) -> dict[str, Any]:
-    return {"object": d.object, "aspect": d.aspect, "column": d.column, "canonical": d.canonical,
-            "actual": d.actual, "line": d.line, "check": d.check}
-
-
-def to_json(report: Any) -> dict[str, Any]:
+def to_json(report: Any, display: Any = _same) -> dict[str, Any]:
     """The same Difference fields as `chconform check --format json`, plus variants and undecidable notes."""
+    from chconform.reports.findings import SCHEMA_VERSION, tool_version
+    from chconform.reports.render import json_difference
     from chconform.schema.static import compare_definitions
 
     return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "chconform", "version": tool_version()},
         "ok": report.ok,
         "checker": "static",
-        "canonical": report.canonical,
+        "canonical": display(report.canonical),
         "sources": [
             {
-                "path": s.path,
+                "path": display(s.path),
                 "role": s.role,
                 "ok": s.ok,
-                "differences": [_difference(d) for d in s.differences],
+                "differences": [json_difference(d, display) for d in s.differences],
                 "missing_tables": list(s.missing_tables),
                 "undecidable": [{"object": n.object, "line": n.line, "why": n.why} for n in s.notes],
                 "warnings": list(s.warnings),
@@ -141,18 +163,19 @@ def to_json(report: Any) -> dict[str, Any]:
         ],
         "variants": {
             table: [
-                {"canonical": v.canonical, "places": list(v.places),
-                 "differences": [_difference(d) for d in compare_definitions(variants[0].definition, v.definition)]}
+                {"canonical": v.canonical, "places": [display(p) for p in v.places],
+                 "differences": [json_difference(d, display)
+                                 for d in compare_definitions(variants[0].definition, v.definition)]}
                 for v in variants
             ]
             for table, variants in report.variants.items()
         },
-        "unconfigured": [d.source for d in report.unconfigured],
+        "unconfigured": [display(d.source) for d in report.unconfigured],
     }
 
 
-def render_json(report: Any) -> str:
-    return json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n"
+def render_json(report: Any, display: Any = _same) -> str:
+    return json.dumps(to_json(report, display), indent=2, ensure_ascii=False) + "\n"
 
 
 # ---------------------------------------------------------------------------

@@ -146,6 +146,10 @@ class Outcome:
         return [f for c in self.cases for f in c.findings]
 
 
+def _same(path: str) -> str:
+    return path
+
+
 @cache
 def _repository(start: str) -> Path | None:
     """The nearest folder holding `.git` (a checkout, a worktree or a submodule), or None."""
@@ -158,8 +162,15 @@ def _repository(start: str) -> Path | None:
 def repo_relative(root: Path) -> Display:
     """Paths as editors and CI annotations open them: relative to the git checkout, else to the current folder.
 
-    `root` is the configured root the sources are named against."""
-    base = _repository(str(root.resolve())) or Path(os.getcwd()).resolve()
+    `root` is the configured root the sources are named against. A root in no checkout and outside the
+    current folder (a throwaway copy) keeps the names relative to the root: there is nothing better to anchor on."""
+    resolved = root.resolve()
+    base = _repository(str(resolved))
+    if base is None:
+        cwd = Path(os.getcwd()).resolve()
+        base = cwd if resolved == cwd or cwd in resolved.parents else None
+    if base is None:
+        return _same
 
     def display(path: str) -> str:
         if not path or "://" in path:
@@ -167,14 +178,10 @@ def repo_relative(root: Path) -> Display:
         absolute = (root / path).resolve()
         try:
             return absolute.relative_to(base).as_posix()
-        except ValueError:
+        except ValueError:  # a source outside the checkout: the absolute path still opens
             return absolute.as_posix()
 
     return display
-
-
-def _same(path: str) -> str:
-    return path
 
 
 def from_difference(d: Difference, display: Display = _same, fallback: str = "") -> Finding:

@@ -17,7 +17,7 @@ from chconform.reports.escape import markdown_cell, safe
 from chconform.reports.findings import SCHEMA_VERSION, error_rule, from_difference, rule, tool_version
 
 __all__ = ["render_text", "render_json", "render_markdown", "to_json", "difference_line", "status_of", "CAP",
-           "Style", "PLAIN", "SMALL_MATRIX"]
+           "Style", "PLAIN", "SMALL_MATRIX", "json_difference"]
 
 CAP = 50  # lines per list before "... and N more"
 SMALL_MATRIX = 20  # a matrix this small is shown whole; a larger one shows the rows that differ
@@ -139,7 +139,7 @@ def render_text(run: RunResult, verbose: bool = False, *, all_rows: bool | None 
     return "\n".join(out) + "\n"
 
 
-def _json_difference(d: Difference, display: Callable[[str], str]) -> dict[str, Any]:
+def json_difference(d: Difference, display: Callable[[str], str]) -> dict[str, Any]:
     f = from_difference(d, display)
     return {"object": d.object, "aspect": d.aspect, "column": d.column, "canonical": d.canonical,
             "actual": d.actual, "line": d.line, "check": d.check, "rule": f.rule, "severity": f.level,
@@ -171,7 +171,7 @@ def to_json(run: RunResult, display: Callable[[str], str] = _same) -> dict[str, 
                 "role": s.role,
                 "ok": s.ok,
                 "errors": [_json_error(e) for e in s.errors],
-                "differences": [_json_difference(d, display) for d in s.differences],
+                "differences": [json_difference(d, display) for d in s.differences],
                 "missing_tables": list(s.missing_tables),
                 "skipped": [{"line": k.line, "reason": k.reason, "statement": k.statement} for k in s.skipped],
                 "warnings": list(s.warnings),
