@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from chconform.schema.access import take_access
 from chconform.engines.server import ServerAddress, connect, parse_url
-from chconform.commands._common import EXIT_FOUND, EXIT_OK, command, emit
+from chconform.commands._common import CI_FORMATS, EXIT_FOUND, EXIT_OK, command, emit, render_outcome
 from chconform.schema.compare import compare
 from chconform.errors import ChconformError, ConfigError, EngineError
 from chconform.model import Difference, Snapshot
@@ -39,7 +39,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="compare only this database (repeatable; default: the databases the canon defines)")
     p.add_argument("--backend", choices=("embedded", "docker"),
                    help="engine that builds the canon (docker also compares users, roles and grants)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    p.add_argument("--format", choices=("text", "json", *CI_FORMATS), default="text",
+                   help=f"report format: text, json, {', '.join(CI_FORMATS)} (default text)")
     p.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
 
 
@@ -133,5 +134,11 @@ def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     run = RunResult(backend="server", clickhouse_version=version, canonical=config.canonical,
                     key_tables=config.key_tables, sources=(result,), extra={"canon_backend": backend_name})
-    emit(args, render_json(run) if args.format == "json" else render_text(run), out)
+    if args.format in CI_FORMATS:
+        from chconform.reports.findings import from_check
+
+        text = render_outcome(args.format, from_check(run, command="diff"))
+    else:
+        text = render_json(run) if args.format == "json" else render_text(run, args.verbose, quiet=args.quiet)
+    emit(args, text, out)
     return EXIT_OK if result.ok else EXIT_FOUND
