@@ -1,40 +1,122 @@
-"""Pure parts of the upgrade-path check: which rows a step lost, and which statement lost them."""
+"""Pure parts of the upgrade-path check: sentinel rows, which rows a step lost and which statement lost them, blame."""
 
 from __future__ import annotations
 
 import pytest
 
-from chconform.sql.source import Source, split_statements
-from chconform.checks.path import DataLoss, PathResult, losses, seedable
+from chconform.checks.path import (
+    Census,
+    DataLoss,
+    PathResult,
+    blame,
+    failed_statements,
+    may_destroy,
+    moves,
+    seedable,
+    sentinel_values,
+    step_losses,
+)
+from chconform.checks.run import StatementError
+from chconform.model import Column, Difference, Snapshot, Table
+from chconform.sql.source import Source, Statement, split_statements
+
+U1, U2, U3 = (f"{d * 8}-0000-0000-0000-00000000000{d}" for d in "123")
 
 
 def _source(text: str, path: str = "step.sql") -> Source:
     return Source(path, text, "utf-8", tuple(split_statements(text)))
 
 
+def _walk(text: str, censuses: list[dict[str, tuple[str, int]]]) -> list[tuple[Statement | None, Census]]:
+    """Checkpoints after each statement of `text` that may destroy rows, then the step's end."""
+    stmts = [s for s in _source(text).statements if may_destroy(s)]
+    assert len(censuses) == len(stmts) + 1, [s.first_line for s in stmts]
+    return [(s, Census(c)) for s, c in zip([*stmts, None], censuses)]
+
+
+def test_a_loss_names_the_statement_after_which_the_rows_stayed_gone() -> None:
+    text = "CREATE TABLE z.n (a String) ENGINE = Memory;\nTRUNCATE TABLE z.t;\nINSERT INTO z.n VALUES ('x');\nOPTIMIZE TABLE z.n;"
+    base = Census({"z.t": (U1, 3)})
+    found = step_losses(base, _walk(text, [{"z.t": (U1, 0)}, {"z.t": (U1, 0)}, {"z.t": (U1, 0)}]), "step.sql")
+    assert found == [DataLoss("z.t", 3, 0, "step.sql", 2, "TRUNCATE TABLE z.t")]
+
+
+def test_a_rename_carries_the_rows_and_loses_nothing() -> None:
+    text = "RENAME TABLE z.t1 TO z.t2;"
+    base = Census({"z.t1": (U1, 1)})
+    assert step_losses(base, _walk(text, [{"z.t2": (U1, 1)}, {"z.t2": (U1, 1)}]), "s.sql") == []
+
+
+def test_exchange_after_a_copy_keeps_the_rows_under_the_name_even_when_the_old_table_is_dropped() -> None:
+    text = ("CREATE TABLE z.t_new AS z.t;\nINSERT INTO z.t_new SELECT * FROM z.t;\nEXCHANGE TABLES z.t AND z.t_new;\n"
+            "DROP TABLE z.t_new;")
+    base = Census({"z.t": (U1, 1)})
+    after_exchange = {"z.t": (U2, 1), "z.t_new": (U1, 1)}
+    assert step_losses(base, _walk(text, [after_exchange, {"z.t": (U2, 1)}, {"z.t": (U2, 1)}]), "s.sql") == []
+
+
+def test_exchange_without_a_copy_loses_the_rows_at_the_drop_of_the_old_table() -> None:
+    text = "CREATE TABLE z.t_new AS z.t;\nEXCHANGE TABLES z.t AND z.t_new;\nDROP TABLE z.t_new;"
+    base = Census({"z.t": (U1, 1)})
+    checkpoints = _walk(text, [{"z.t": (U2, 0), "z.t_new": (U1, 1)}, {"z.t": (U2, 0)}, {"z.t": (U2, 0)}])
+    assert step_losses(base, checkpoints, "s.sql") == [DataLoss("z.t", 1, 0, "s.sql", 3, "DROP TABLE z.t_new")]
+
+
+def test_rows_copied_aside_and_restored_are_kept() -> None:
+    text = ("CREATE TABLE z.bak AS z.t;\nINSERT INTO z.bak SELECT * FROM z.t;\nDROP TABLE z.t;\n"
+            "CREATE TABLE z.t (a String) ENGINE = Memory;\nINSERT INTO z.t SELECT * FROM z.bak;\nDROP TABLE z.bak;")
+    base = Census({"z.t": (U1, 1)})
+    checkpoints = _walk(text, [{"z.bak": (U2, 1)}, {"z.t": (U3, 1)}, {"z.t": (U3, 1)}])
+    assert step_losses(base, checkpoints, "s.sql") == []
+
+
+def test_a_table_dropped_then_restored_too_late_is_blamed_on_the_drop_it_never_recovered_from() -> None:
+    text = "DROP TABLE z.t;\nCREATE TABLE z.t (a String) ENGINE = Memory;\nALTER TABLE z.t DELETE WHERE 1;"
+    base = Census({"z.t": (U1, 2)})
+    (loss,) = step_losses(base, _walk(text, [{}, {"z.t": (U2, 0)}, {"z.t": (U2, 0)}]), "s.sql")
+    assert (loss.line, loss.statement, loss.before, loss.after) == (1, "DROP TABLE z.t", 2, 0)
+
+
+def test_a_loss_no_statement_caused_has_no_line_and_no_statement() -> None:
+    """Counted after every statement that may destroy rows: a loss seen only at the end is the engine's own."""
+    base = Census({"z.t": (U1, 1)})
+    (loss,) = step_losses(base, _walk("INSERT INTO z.t VALUES (1);", [{"z.t": (U1, 0)}]), "s.sql")
+    assert (loss.line, loss.statement) == (None, "")
+
+
+def test_tables_without_rows_before_the_step_cannot_lose_any() -> None:
+    base = Census({"z.empty": (U1, 0)})
+    assert step_losses(base, _walk("DROP TABLE z.empty;", [{}, {}]), "s.sql") == []
+
+
+def test_the_zero_uuid_of_an_ordinary_database_follows_nothing() -> None:
+    zero = "00000000-0000-0000-0000-000000000000"
+    base = Census({"o.t": (zero, 1)})
+    assert base.held("o.t", zero) == 1
+    assert Census({"o.other": (zero, 5)}).held("o.t", zero) == 0
+
+
 @pytest.mark.parametrize(
-    ("text", "line", "statement"),
+    ("text", "destroys"),
     [
-        ("CREATE DATABASE IF NOT EXISTS z;\nDROP TABLE IF EXISTS z.t;\nCREATE TABLE z.t (a String) ENGINE = Memory;",
-         2, "DROP TABLE IF EXISTS z.t"),
-        ("TRUNCATE TABLE z.t;", 1, "TRUNCATE TABLE z.t"),
-        ("SELECT 1;\nDROP DATABASE z;", 2, "DROP DATABASE z"),
-        ("CREATE OR REPLACE TABLE z.t (a String) ENGINE = Memory;", 1,
-         "CREATE OR REPLACE TABLE z.t (a String) ENGINE = Memory"),
-        ("SELECT 1;", None, ""),
+        ("CREATE TABLE z.t (a String) ENGINE = Memory", False),
+        ("CREATE TABLE z.t2 AS z.t", False),
+        ("INSERT INTO z.t VALUES ('a')", False),
+        ("CREATE OR REPLACE TABLE z.t (a String) ENGINE = Memory", True),
+        ("REPLACE TABLE z.t (a String) ENGINE = Memory", True),
+        ("DROP TABLE z.t", True),
+        ("TRUNCATE TABLE z.t", True),
+        ("ALTER TABLE z.t DELETE WHERE 1", True),
+        ("DELETE FROM z.t WHERE 1", True),
+        ("RENAME TABLE z.t TO z.u", True),
+        ("EXCHANGE TABLES z.t AND z.u", True),
+        ("OPTIMIZE TABLE z.t FINAL", True),
+        ("DROP DATABASE z", True),
     ],
-    ids=["drop-table", "truncate", "drop-database", "create-or-replace", "no-culprit"],
 )
-def test_a_loss_names_the_statement_that_destroyed_the_rows(text: str, line: int | None, statement: str) -> None:
-    (loss,) = losses({"z.t": 3}, {"z.t": 0}, _source(text))
-    assert (loss.table, loss.before, loss.after, loss.lost, loss.step) == ("z.t", 3, 0, 3, "step.sql")
-    assert (loss.line, loss.statement) == (line, statement)
-
-
-def test_a_vanished_table_lost_everything_and_kept_or_grown_tables_lost_nothing() -> None:
-    before, after = {"z.gone": 2, "z.kept": 1, "z.grew": 1}, {"z.kept": 1, "z.grew": 5, "z.new": 1}
-    found = losses(before, after, _source("SELECT 1;"))
-    assert [(x.table, x.before, x.after) for x in found] == [("z.gone", 2, 0)]
+def test_which_statements_are_followed_by_a_count(text: str, destroys: bool) -> None:
+    (stmt,) = split_statements(text)
+    assert may_destroy(stmt) is destroys
 
 
 @pytest.mark.parametrize(
@@ -44,6 +126,127 @@ def test_a_vanished_table_lost_everything_and_kept_or_grown_tables_lost_nothing(
 )
 def test_only_plain_stored_tables_get_sentinel_rows(engine: str, ok: bool) -> None:
     assert (seedable(engine) is None) is ok
+
+
+COLUMNS = [("id", "String", ""), ("day", "Date", ""), ("ts", "DateTime64(3, 'UTC')", "DEFAULT"),
+           ("n", "UInt64", ""), ("small", "Int8", ""), ("price", "Decimal(9, 2)", ""),
+           ("name", "LowCardinality(Nullable(String))", ""), ("code", "FixedString(2)", ""), ("u", "UUID", ""),
+           ("kind", "Enum8('a' = 1, 'b' = 2)", ""), ("tags", "Array(String)", ""),
+           ("m", "String", "MATERIALIZED"), ("al", "String", "ALIAS")]
+
+
+def test_a_sentinel_has_future_dates_its_own_key_and_non_zero_numbers() -> None:
+    got = dict(sentinel_values(COLUMNS, "MergeTree ORDER BY id", 7))
+    assert got == {
+        "id": "'chconform sentinel 7'", "day": "today() + 7", "ts": "now() + toIntervalDay(7)", "n": "7",
+        "small": "8", "price": "8", "name": "'chconform sentinel 7'", "code": "left('7', 2)",
+        "u": "generateUUIDv4(7)",
+    }  # enums, arrays keep their defaults; MATERIALIZED and ALIAS columns cannot be written
+    assert dict(sentinel_values(COLUMNS, "MergeTree ORDER BY id", 8))["id"] != got["id"]
+
+
+@pytest.mark.parametrize(
+    ("engine_full", "column", "value"),
+    [
+        ("CollapsingMergeTree(sign) ORDER BY id", "sign", "1"),
+        ("VersionedCollapsingMergeTree(sign, ver) ORDER BY id", "sign", "1"),
+        ("ReplicatedCollapsingMergeTree('/clickhouse/tables/{shard}/t', '{replica}', sign) ORDER BY id", "sign", "1"),
+        ("ReplacingMergeTree(ver, is_deleted) ORDER BY id", "is_deleted", "0"),
+        ("ReplacingMergeTree(ver, `is_deleted`) ORDER BY id", "is_deleted", "0"),
+        ("ReplacingMergeTree(ver) ORDER BY id", "ver", "3"),
+    ],
+)
+def test_a_sentinel_row_keeps_its_role_in_collapsing_and_replacing_engines(engine_full: str, column: str,
+                                                                           value: str) -> None:
+    columns = [("id", "String", ""), ("sign", "Int8", ""), ("ver", "UInt64", ""), ("is_deleted", "UInt8", "")]
+    assert dict(sentinel_values(columns, engine_full, 3))[column] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("RENAME TABLE a.t1 TO a.t2", [("a.t1", "a.t2")]),
+        ("RENAME TABLE t1 TO t2, a.x TO b.y ON CLUSTER c", [("default.t1", "default.t2"), ("a.x", "b.y")]),
+        ("EXCHANGE TABLES a.t AND a.t_new", [("a.t", "a.t_new"), ("a.t_new", "a.t")]),
+        ("RENAME DICTIONARY a.d TO a.e", [("a.d", "a.e")]),
+        ("RENAME DATABASE a TO b", []),
+        ("DROP TABLE a.t", []),
+    ],
+)
+def test_moves_of_rename_and_exchange(text: str, found: list[tuple[str, str]]) -> None:
+    (stmt,) = split_statements(text)
+    assert moves(stmt, "default") == found
+
+
+def _table(**columns: str) -> Table:
+    return Table("app", "t", "table", "MergeTree", columns=tuple(
+        Column(name, i, type_) for i, (name, type_) in enumerate(columns.items(), 1)))
+
+
+def _snap(*tables: Table) -> Snapshot:
+    return Snapshot(("app",), tables)
+
+
+STEP1 = _source("CREATE DATABASE app;\nCREATE TABLE app.t (id String) ENGINE = MergeTree ORDER BY id;", "001.sql")
+STEP2 = _source("SELECT 1;\nALTER TABLE app.t\n    ADD COLUMN c Int32;\nALTER TABLE app.t ADD COLUMN other String;",
+                "002.sql")
+STEP3 = _source("CREATE TABLE app.t_new AS app.t;\nINSERT INTO app.t_new SELECT * FROM app.t;\n"
+                "EXCHANGE TABLES app.t AND app.t_new;\nDROP TABLE app.t_new;", "003.sql")
+CANON = _snap(_table(id="String", c="Int64", other="String"))
+TYPE_DIFF = Difference("app.t", "column_type", "Int64", "Int32", "c")
+NOTHING_FAILED = failed_statements([])
+
+
+def test_blame_follows_a_column_through_a_rebuild_and_exchange_to_the_alter_that_added_it() -> None:
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String"))),
+              (STEP2, _snap(_table(id="String", c="Int32", other="String"))),
+              (STEP3, _snap(_table(id="String", c="Int32", other="String")))]
+    got = blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql")
+    assert (got.source, got.line, got.check) == ("002.sql", 2, "path")
+
+
+def test_blame_within_a_step_follows_exchange_and_create_as_back_to_the_alter_of_the_copy() -> None:
+    step = _source("CREATE TABLE app.t_new AS app.t;\nALTER TABLE app.t_new MODIFY COLUMN c Int32;\n"
+                   "EXCHANGE TABLES app.t AND app.t_new;", "003.sql")
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))), (step, _snap(_table(id="String", c="Int32")))]
+    got = blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql")
+    assert (got.source, got.line) == ("003.sql", 2)
+
+
+def test_blame_of_a_rebuild_with_its_own_column_list_is_the_create_of_the_copy() -> None:
+    step = _source("CREATE TABLE app.t_new (id String, c Int32) ENGINE = MergeTree ORDER BY id;\n"
+                   "RENAME TABLE app.t TO app.t_old, app.t_new TO app.t;\nDROP TABLE app.t_old;", "003.sql")
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))), (step, _snap(_table(id="String", c="Int32")))]
+    assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql").line == 1
+
+
+def test_a_statement_that_failed_is_never_blamed() -> None:
+    step = _source("ALTER TABLE app.t MODIFY COLUMN c Int32;\nALTER TABLE app.t MODIFY COLUMN c Int64 CODEC(Nope);",
+                   "002.sql")
+    stages = [(None, _snap()), (step, _snap(_table(id="String", c="Int32")))]
+    failed = failed_statements([StatementError(1, 2, 36, "UNKNOWN_CODEC", "no codec", "ALTER …", "002.sql")])
+    assert blame(TYPE_DIFF, CANON, stages, failed, "002.sql").line == 1
+    assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "002.sql").line == 2
+
+
+def test_a_table_never_created_is_blamed_on_the_last_step_without_a_line() -> None:
+    missing = Difference("app.t", "missing_table", "table", "absent")
+    got = blame(missing, CANON, [(None, _snap()), (STEP2, _snap())], NOTHING_FAILED, "002.sql")
+    assert (got.source, got.line) == ("002.sql", None)
+
+
+def test_a_table_renamed_away_is_blamed_on_the_rename() -> None:
+    step = _source("SELECT 1;\nRENAME TABLE app.t TO app.t_old;", "004.sql")
+    missing = Difference("app.t", "missing_table", "table", "absent")
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String"))), (step, _snap())]
+    assert blame(missing, CANON, stages, NOTHING_FAILED, "004.sql").line == 2
+
+
+def test_a_path_with_a_failed_statement_never_reaches_the_canon() -> None:
+    """Issue 18: a step that fails must not pass because the schema happens to match."""
+    err = StatementError(1, 3, 60, "UNKNOWN_TABLE", "no table", "ALTER TABLE app.t …", "002.sql")
+    failing = PathResult("p", ("001.sql", "002.sql"), errors=(err,))
+    assert not failing.reaches_canon and not failing.ok() and not failing.ok(accept_data_loss=True)
 
 
 def test_data_loss_fails_a_path_unless_accepted() -> None:

@@ -1,11 +1,11 @@
-"""The inventory: every .sql file under the root that creates a table must be a configured source."""
+"""The inventory: every .sql file under the root that creates a table must be a configured source or a path step."""
 
 from __future__ import annotations
 
 from chconform.config import Config
 from chconform.sql.source import tokenize
 
-__all__ = ["has_create_table", "unconfigured_sources"]
+__all__ = ["has_create_table", "path_files", "unconfigured_sources"]
 
 
 def has_create_table(text: str) -> bool:
@@ -17,9 +17,16 @@ def has_create_table(text: str) -> bool:
     return any(w == "CREATE" and "TABLE" in words[i + 1 : i + 4] for i, w in enumerate(words))
 
 
+def path_files(config: Config) -> set[str]:
+    """Files that [[path]] steps name, and the `.down.sql` twin of each `.up.sql` step (never applied)."""
+    steps = {f.path for spec in config.paths for f in spec.files}
+    downs = {p[: -len(".up.sql")] + ".down.sql" for p in steps if p.lower().endswith(".up.sql")}
+    return steps | downs
+
+
 def unconfigured_sources(config: Config) -> list[str]:
-    """Paths (relative to root) of table-creating .sql files that no [[source]] names."""
-    configured = {s.path for s in config.sources}
+    """Paths (relative to root) of table-creating .sql files that no [[source]] and no [[path]] names."""
+    configured = {s.path for s in config.sources + config.step_sources} | path_files(config)
     out = []
     for path in sorted(config.root.rglob("*.sql")):
         rel = path.relative_to(config.root).as_posix()

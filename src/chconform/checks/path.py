@@ -2,50 +2,66 @@
 
 A path starts from nothing or from the canonical file as it was at a git
 revision, then applies its steps in order on ONE instance. After the start
-and after every step, each empty plain table gets one sentinel row of
-defaults; rows counted before and after each step show what that step
-destroyed. At the end the schema is compared with the current canon: a key
-table that does not reach it (say, a `CREATE TABLE IF NOT EXISTS` that left
-the old table in place) is a finding, and so is every lost row.
+and after every step, each empty plain table gets one sentinel row built to
+survive what the schema legitimately does: dates in the future (a table TTL
+keeps it), a key of its own (merges fold nothing), sign 1 and is_deleted 0.
+Within a step, rows are counted after every statement that may destroy them;
+a table's rows count as kept while its name or the table itself (its UUID,
+followed through RENAME and EXCHANGE) still holds them at the step's end, and
+a loss names the statement after which they were gone for good.
+At the end the schema is compared with the current canon (built once: its
+idempotency is `check`'s finding). A difference is blamed on the step after
+which it held until the end, and within it on the statement that made it,
+following RENAME, EXCHANGE and `CREATE … AS` back to its origin.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from chconform.engines.base import Backend, Instance
-from chconform.schema.compare import compare
+from chconform.checks.run import Skipped, StatementError, apply_statements, load_source
 from chconform.config import Config, PathSpec, SourceSpec
-from chconform.errors import ChconformError, ConfigError, EngineError
+from chconform.engines.base import Backend, Instance
+from chconform.errors import ChconformError, ConfigError, EngineError, SourceError
 from chconform.model import Difference, Snapshot
-from chconform.checks.run import Skipped, StatementError, apply_statements, check_source, load_source
+from chconform.schema.compare import compare, compare_tables
 from chconform.schema.queries import snapshot_query
 from chconform.schema.snapshot import take_snapshot
-from chconform.sql.source import Source, Statement, decode, split_statements
+from chconform.sql.migrations import StepFile, detect_format, up_part
+from chconform.sql.source import Source, Statement, decode, split_statements, tokenize
 
 __all__ = [
+    "Census",
     "DataLoss",
     "PathResult",
+    "blame",
+    "canonical_snapshot",
+    "failed_statements",
+    "load_step",
+    "may_destroy",
+    "moves",
     "read_at_revision",
     "row_counts",
-    "losses",
-    "seedable",
     "run_path",
-    "canonical_snapshot",
+    "seedable",
+    "sentinel_values",
+    "step_losses",
 ]
 
 _SEEDABLE = ("Memory", "Log", "TinyLog", "StripeLog")
 _VIEWS = ("View", "MaterializedView", "LiveView", "WindowView", "Dictionary")
+_NO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True)
 class DataLoss:
-    """Rows of one table that one step destroyed."""
+    """Rows of one table that one step destroyed, and the statement after which they were gone."""
 
     table: str
     before: int
@@ -78,6 +94,7 @@ class PathResult:
 
     @property
     def reaches_canon(self) -> bool:
+        """A statement that failed on the way is never "reached": the schema may match by accident."""
         return not (self.errors or self.differences)
 
     def ok(self, accept_data_loss: bool = False) -> bool:
@@ -111,6 +128,16 @@ def read_at_revision(config: Config, rev: str) -> Source:
     return Source(shown, text, encoding, tuple(split_statements(text)), tuple(warnings))
 
 
+def load_step(step: StepFile) -> Source:
+    """A step as the migration tool applies it: only its up part, every statement at its line in the file."""
+    source = load_source(SourceSpec(step.path, step.file, "step"))
+    fmt = detect_format(step.path, source.text) if step.format == "auto" else step.format
+    text = up_part(source.text, fmt, step.path)
+    if text == source.text:
+        return source
+    return replace(source, text=text, statements=tuple(split_statements(text)))
+
+
 def seedable(engine: str) -> str | None:
     """None if a sentinel row can go into a table with this engine, else why not."""
     if engine.endswith("MergeTree") or engine in _SEEDABLE:
@@ -118,39 +145,137 @@ def seedable(engine: str) -> str | None:
     return f"engine {engine} (not a plain stored table)"
 
 
-def row_counts(query: Callable[[str], list[dict[str, Any]]]) -> dict[str, tuple[str, int | None]]:
-    """Every table → (engine, rows); rows are None where the engine does not keep a count."""
-    out: dict[str, tuple[str, int | None]] = {}
+# ---- sentinel rows ---------------------------------------------------------------------------------------
+
+# A value per column type, as an expression of the sentinel's number n (1, 2, …, one per sentinel of a
+# path): distinct keys so no merge folds two sentinels, non-zero numbers so SummingMergeTree keeps the row,
+# dates after today so no TTL deletes it. Types not listed keep their default.
+_VALUES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], int], str]], ...] = (
+    (re.compile(r"Date(32)?"), lambda m, n: f"today() + {n}"),
+    (re.compile(r"DateTime(64)?(\(.*\))?"), lambda m, n: f"now() + toIntervalDay({n})"),
+    (re.compile(r"U?Int(8|16)"), lambda m, n: str(n % 100 + 1)),
+    (re.compile(r"U?Int(32|64|128|256)|Float(32|64)|BFloat16"), lambda m, n: str(n)),
+    (re.compile(r"Decimal(32|64|128|256)?\(.*\)"), lambda m, n: str(n % 9 + 1)),
+    (re.compile(r"String"), lambda m, n: f"'chconform sentinel {n}'"),
+    (re.compile(r"FixedString\((\d+)\)"), lambda m, n: f"left('{n}', {m.group(1)})"),
+    (re.compile(r"UUID"), lambda m, n: f"generateUUIDv4({n})"),
+)
+_WRAPPERS = re.compile(r"^(?:Nullable|LowCardinality)\((.*)\)$")
+# Engine arguments that hold a row's role, by position: (engine, argument index, value).
+_ROLE_ARGS = (
+    ("CollapsingMergeTree", 0, "1"),  # sign: 1 is a row that stays; 0 is dropped at the next merge
+    ("VersionedCollapsingMergeTree", 0, "1"),
+    ("ReplacingMergeTree", 1, "0"),  # is_deleted: 0 is a live row
+)
+_NOT_INSERTED = ("MATERIALIZED", "ALIAS", "EPHEMERAL")
+
+
+def _engine_args(engine_full: str) -> tuple[str, list[str]]:
+    """Engine name (without Replicated) and its arguments, the replication path and replica left out."""
+    name, _, rest = engine_full.partition("(")
+    args: list[str] = []
+    depth, current = 0, ""
+    for ch in rest:
+        if ch == ")" and depth == 0:
+            break
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        args.append(current.strip())
+    name = name.strip().split()[0] if name.strip() else ""
+    if name.startswith("Replicated"):
+        name = name.removeprefix("Replicated")
+        while args and args[0][:1] in ("'", '"'):
+            args.pop(0)
+    return name, [a.strip("`\"") for a in args]
+
+
+def _base_type(type_: str) -> str:
+    while (wrapped := _WRAPPERS.match(type_)) is not None:
+        type_ = wrapped.group(1)
+    return type_
+
+
+def sentinel_values(columns: Sequence[tuple[str, str, str]], engine_full: str, n: int) -> list[tuple[str, str]]:
+    """(column, SQL expression) of sentinel number `n` for a table's (name, type, default_kind) columns."""
+    engine, args = _engine_args(engine_full)
+    fixed = {args[i]: value for name, i, value in _ROLE_ARGS if name == engine and i < len(args)}
+    out = []
+    for column, type_, default_kind in columns:
+        if default_kind in _NOT_INSERTED:
+            continue
+        if column in fixed:
+            out.append((column, fixed[column]))
+            continue
+        base = _base_type(type_)
+        for pattern, value in _VALUES:
+            if (match := pattern.fullmatch(base)) is not None:
+                out.append((column, value(match, n)))
+                break
+    return out
+
+
+# ---- counting rows ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Census:
+    """Rows per table at one moment: by name, and by the table's UUID (which RENAME and EXCHANGE carry)."""
+
+    by_name: dict[str, tuple[str, int]]  # name → (uuid, rows)
+
+    def held(self, table: str, uuid: str) -> int:
+        """Rows still where `table`'s rows were: under its name, or in the table itself wherever it went."""
+        here = self.by_name.get(table, ("", 0))[1]
+        moved = max((rows for u, rows in self.by_name.values() if uuid != _NO_UUID and u == uuid), default=0)
+        return max(here, moved)
+
+
+def row_counts(query: Callable[[str], list[dict[str, Any]]]) -> dict[str, tuple[str, int | None, str]]:
+    """Every table → (engine, rows, uuid); rows are None where the engine does not keep a count."""
+    out: dict[str, tuple[str, int | None, str]] = {}
     for r in query(snapshot_query("row_counts")):
         if str(r["name"]).startswith(".inner"):
             continue
         rows = r.get("total_rows")
-        out[f"{r['database']}.{r['name']}"] = (str(r["engine"]), int(rows) if rows is not None else None)
+        out[f"{r['database']}.{r['name']}"] = (str(r["engine"]), int(rows) if rows is not None else None,
+                                               str(r.get("uuid") or _NO_UUID))
     return out
 
 
-def _destroyer(source: Source, table: str) -> Statement | None:
-    """The statement of a step that most plausibly destroyed `table`'s rows."""
-    database = table.split(".", 1)[0]
-    for stmt in source.statements:
-        if stmt.kind in ("drop_table", "truncate") and stmt.target == table:
-            return stmt
-        if stmt.kind == "drop_database" and stmt.target and stmt.target.split(".")[-1] == database:
-            return stmt
-        if stmt.kind == "create_table" and stmt.or_replace and stmt.target == table:
-            return stmt
-    return next((s for s in source.statements if s.target == table and s.kind in ("alter", "rename")), None)
+# Statement kinds that never take a row away; every other statement is followed by a count.
+_KEEPS_ROWS = frozenset({"create_table", "create_view", "create_materialized_view", "create_dictionary",
+                         "create_database", "create_function", "insert", "insert_function", "select", "set", "use",
+                         "show", "access", "kill"})
 
 
-def losses(before: dict[str, int], after: dict[str, int], source: Source) -> list[DataLoss]:
-    """Pure: tables with fewer rows after the step than before (a vanished table has 0)."""
+def may_destroy(stmt: Statement) -> bool:
+    """True unless the statement's kind cannot remove rows (`CREATE OR REPLACE` and `REPLACE TABLE` can)."""
+    first = stmt.text.split(None, 1)[0].upper() if stmt.text.strip() else ""
+    return stmt.kind not in _KEEPS_ROWS or stmt.or_replace or first == "REPLACE"
+
+
+def step_losses(baseline: Census, checkpoints: Sequence[tuple[Statement | None, Census]], step: str) -> list[DataLoss]:
+    """Pure: tables whose rows the step did not keep, each blamed on the statement after which they stayed gone.
+
+    `checkpoints` are the counts after each statement that may destroy rows, in order, the last one at the
+    step's end (statement None). Rows gone and back by the end (a table copied aside and restored) are kept.
+    """
+    end = checkpoints[-1][1]
     out = []
-    for table in sorted(before):
-        now = after.get(table, 0)
-        if now < before[table]:
-            stmt = _destroyer(source, table)
-            out.append(DataLoss(table, before[table], now, source.path, stmt.line if stmt else None,
-                                stmt.first_line if stmt else ""))
+    for table, (uuid, before) in sorted(baseline.by_name.items()):
+        if before <= 0 or end.held(table, uuid) >= before:
+            continue
+        culprit: Statement | None = None
+        for stmt, census in reversed(checkpoints):
+            if census.held(table, uuid) >= before:
+                break
+            culprit = stmt or culprit
+        out.append(DataLoss(table, before, end.held(table, uuid), step, culprit.line if culprit else None,
+                            culprit.first_line if culprit else ""))
     return out
 
 
@@ -158,7 +283,7 @@ def _quoted(fqn: str) -> str:
     return ".".join("`" + part.replace("`", "\\`") + "`" for part in fqn.split(".", 1))
 
 
-class _Path:
+class _Walk:
     """The mutable walk of one path over one instance."""
 
     def __init__(self, instance: Instance, config: Config, access: bool) -> None:
@@ -168,66 +293,290 @@ class _Path:
         self.errors: list[StatementError] = []
         self.skipped: list[Skipped] = []
         self.alive = True
+        self.sentinels = 0
+        self.markers: dict[str, str] = {}  # table UUID (or name) → the text its sentinel carries in String columns
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         return self.instance.query(sql, timeout=max(self.config.timeout_s, 10))
 
-    def counts(self) -> dict[str, int]:
+    def census(self) -> Census:
         out = {}
-        for table, (engine, rows) in row_counts(self.query).items():
+        for table, (engine, rows, uuid) in row_counts(self.query).items():
             if seedable(engine) is None:
                 if rows is None:
                     got = self.query(f"SELECT count() AS n FROM {_quoted(table)}")
                     rows = int(got[0]["n"]) if got else 0
-                out[table] = rows
-        return out
+                out[table] = (uuid, rows)
+        return Census(out)
 
-    def apply(self, statements: tuple[Statement, ...] | list[Statement], source: str) -> None:
-        deadline = time.monotonic() + self.config.timeout_s
+    def snapshot(self) -> Snapshot:
+        return take_snapshot(self.query, access=self.access)
+
+    def apply(self, statements: list[Statement] | tuple[Statement, ...], source: str,
+              deadline: float | None = None) -> None:
+        deadline = time.monotonic() + self.config.timeout_s if deadline is None else deadline
         errs, skips, self.alive = apply_statements(self.instance, statements, 1, deadline, self.access, source)
         self.errors.extend(errs)
         self.skipped.extend(skips)
 
+    def settle(self, deadline: float) -> None:
+        """Wait for the mutations a statement started (ALTER … DELETE runs after the statement returns)."""
+        pending = "SELECT count() AS n FROM system.mutations WHERE NOT is_done AND latest_fail_reason = ''"
+        while time.monotonic() < deadline and int(self.query(pending)[0]["n"]):
+            time.sleep(0.02)
+
+    def step(self, source: Source) -> list[DataLoss]:
+        """Apply one step; count rows after each statement that may destroy them; return the rows lost."""
+        deadline = time.monotonic() + self.config.timeout_s
+        baseline = self.census()
+        kept = any(rows for _, rows in baseline.by_name.values())
+        checkpoints: list[tuple[Statement | None, Census]] = []
+        chunk: list[Statement] = []
+        for stmt in source.statements:
+            chunk.append(stmt)
+            if kept and may_destroy(stmt):
+                self.apply(chunk, source.path, deadline)
+                chunk = []
+                if not self.alive:
+                    return []
+                if stmt.kind in ("alter", "other"):
+                    self.settle(deadline)
+                checkpoints.append((stmt, self.census()))
+        if chunk or not source.statements:
+            self.apply(chunk, source.path, deadline)
+        if not (self.alive and kept):
+            return []
+        self.settle(deadline)
+        checkpoints.append((None, self.census()))
+        lost = step_losses(baseline, checkpoints, source.path)
+        return [x for x in lost if not self._copied(x.table, baseline.by_name[x.table][0])] if lost else []
+
+    def _copied(self, table: str, uuid: str) -> bool:
+        """True if the table's sentinel lives on in another table (copied there before the table went)."""
+        marker = self.markers.get(uuid) or self.markers.get(table)
+        if marker is None:
+            return False
+        stored = {t for t, (engine, _, _) in row_counts(self.query).items() if seedable(engine) is None}
+        strings: dict[str, list[str]] = {}
+        for r in self.query(snapshot_query("columns")):
+            fqn = f"{r['database']}.{r['table']}"
+            if fqn in stored and _base_type(str(r["type"])) == "String" and r["default_kind"] not in _NOT_INSERTED:
+                strings.setdefault(fqn, []).append("`" + str(r["name"]).replace("`", "\\`") + "`")
+        literal = "'" + marker.replace("'", "\\'") + "'"
+        for fqn, names in sorted(strings.items()):
+            where = " OR ".join(f"{c} = {literal}" for c in names)
+            if int(self.query(f"SELECT count() AS n FROM {_quoted(fqn)} WHERE {where}")[0]["n"]):
+                return True
+        return False
+
     def seed(self) -> None:
-        """One sentinel row of defaults into every empty plain table, so each later step's losses show."""
-        for table, (engine, rows) in row_counts(self.query).items():
+        """One sentinel row into every empty plain table, so each later step's losses show."""
+        tables = {f"{r['database']}.{r['name']}": str(r["engine_full"]) for r in self.query(snapshot_query("tables"))}
+        columns: dict[str, list[tuple[str, str, str]]] = {}
+        for r in self.query(snapshot_query("columns")):
+            columns.setdefault(f"{r['database']}.{r['table']}", []).append(
+                (str(r["name"]), str(r["type"]), str(r["default_kind"] or "")))
+        for table, (engine, rows, uuid) in row_counts(self.query).items():
             if engine in _VIEWS or table in self.not_seeded or rows:
                 continue
             why = seedable(engine)
             if why is None:
-                try:
-                    self.instance.execute(f"INSERT INTO {_quoted(table)} FORMAT JSONEachRow {{}}",
-                                          timeout=self.config.timeout_s)
+                why = self._insert_sentinel(table, uuid, tables.get(table, engine), columns.get(table, []))
+                if why is None:
                     if table not in self.seeded:
                         self.seeded.append(table)
                     continue
-                except EngineError as exc:
-                    why = f"insert refused: {exc}"
             self.not_seeded[table] = why
+
+    def _insert_sentinel(self, table: str, uuid: str, engine_full: str,
+                         columns: list[tuple[str, str, str]]) -> str | None:
+        """Insert the sentinel (defaults if the built row is refused); None if a row went in, else why not."""
+        self.sentinels += 1
+        values = sentinel_values(columns, engine_full, self.sentinels)
+        marked = any(_base_type(t) == "String" for c, t, _ in columns if c in dict(values))
+        tries = []
+        if values:
+            names = ", ".join("`" + c.replace("`", "\\`") + "`" for c, _ in values)
+            tries.append((f"INSERT INTO {_quoted(table)} ({names}) SELECT {', '.join(v for _, v in values)}", marked))
+        tries.append((f"INSERT INTO {_quoted(table)} FORMAT JSONEachRow {{}}", False))
+        why = ""
+        for sql, marker in tries:
+            try:
+                self.instance.execute(sql, timeout=self.config.timeout_s)
+            except EngineError as exc:
+                why = f"insert refused: {exc}"
+                continue
+            if marker:
+                self.markers[uuid if uuid != _NO_UUID else table] = f"chconform sentinel {self.sentinels}"
+            return None
+        return why
 
 
 def canonical_snapshot(config: Config, backend: Backend) -> Snapshot:
-    """The current canon, built on a fresh instance; a canon that does not build stops the run."""
-    result, snap = check_source(backend, config, config.canonical_source, None)
-    if result.errors or snap is None:
-        first = result.errors[0] if result.errors else None
+    """The current canon, built once on a fresh instance; a canon whose build fails stops the run.
+
+    Only round 1 counts here: whether the canon can be applied twice is `check`'s finding, not the path's.
+    """
+    source = load_source(config.canonical_source)
+    instance = backend.instance()
+    walk = _Walk(instance, config, backend.supports_access_control)
+    snap: Snapshot | None = None
+    try:
+        walk.apply([s for text in config.prelude for s in split_statements(text)], "prelude")
+        if walk.alive:
+            walk.apply(source.statements, source.path)
+        if walk.alive and not walk.errors:
+            snap = walk.snapshot()
+    finally:
+        instance.close()
+    if walk.errors or snap is None:
+        first = walk.errors[0] if walk.errors else None
         where = f" ({first.source}:{first.line} {first.name}: {first.message})" if first else ""
         raise ChconformError(f"the canonical source {config.canonical} does not build{where}; run `chconform check`")
     return snap
 
 
-def _steps(config: Config, spec: PathSpec) -> list[Source]:
-    out = []
-    for step in spec.steps:
-        file = (config.root / step).resolve()
-        if not file.is_relative_to(config.root.resolve()):
-            raise ConfigError(f"{config.config_file}: path {spec.name!r}: step {step!r} is outside the root "
-                              f"{config.root}")
-        if not file.is_file():
-            raise ConfigError(f"{config.config_file}: path {spec.name!r}: step {step!r} not found under {config.root}")
-        out.append(load_source(SourceSpec(step, file, "migration")))
+# ---- blame -----------------------------------------------------------------------------------------------
+
+def _names(tokens: list[Any], i: int, database: str) -> tuple[str | None, int]:
+    """The object name at tokens[i] (`db.name` or `name`) and the index after it."""
+    if i >= len(tokens) or tokens[i].kind not in ("word", "ident"):
+        return None, i + 1
+    if i + 2 < len(tokens) and tokens[i + 1].text == "." and tokens[i + 2].kind in ("word", "ident"):
+        return f"{tokens[i].value}.{tokens[i + 2].value}", i + 3
+    return f"{database}.{tokens[i].value}", i + 1
+
+
+def _code(stmt: Statement) -> list[Any]:
+    try:
+        return [t for t in tokenize(stmt.text) if t.kind not in ("space", "comment")]
+    except SourceError:
+        return []
+
+
+def moves(stmt: Statement, database: str) -> list[tuple[str, str]]:
+    """(from, to) of each object a RENAME or EXCHANGE moves: `EXCHANGE TABLES a AND b` moves both ways."""
+    tokens = _code(stmt)
+    words = [t.upper for t in tokens]
+    if len(words) < 2 or words[0] not in ("RENAME", "EXCHANGE") or words[1] not in (
+            "TABLE", "TABLES", "DICTIONARY", "DICTIONARIES"):
+        return []
+    out: list[tuple[str, str]] = []
+    i = 2
+    while i < len(tokens):
+        a, i = _names(tokens, i, database)
+        if i >= len(tokens) or words[i] not in ("TO", "AND"):
+            break
+        link = words[i]
+        b, i = _names(tokens, i + 1, database)
+        if a is None or b is None:
+            break
+        out.extend([(a, b), (b, a)] if link == "AND" else [(a, b)])
+        if i < len(tokens) and tokens[i].text == ",":
+            i += 1
+        else:
+            break
     return out
 
+
+def _copied_from(stmt: Statement, database: str) -> str | None:
+    """`y` of `CREATE TABLE x AS y …` (a copy of y's structure); None for `AS SELECT` and column lists."""
+    if stmt.kind != "create_table" or stmt.target_span is None:
+        return None
+    rest = [t for t in _code(replace(stmt, text=stmt.text[stmt.target_span[1]:]))]
+    if len(rest) < 2 or rest[0].upper != "AS" or rest[1].upper in ("SELECT", "WITH") or rest[1].text == "(":
+        return None
+    if rest[1].kind == "word" and len(rest) > 2 and rest[2].text == "(":
+        return None  # AS table_function(...)
+    name, _ = _names(rest, 1, database)
+    return name
+
+
+def _databases(source: Source) -> list[str]:
+    """The current database before each statement (USE changes it)."""
+    out, database = [], "default"
+    for stmt in source.statements:
+        out.append(database)
+        if stmt.kind == "use" and stmt.target:
+            database = stmt.target
+    return out
+
+
+def _mentions(stmt: Statement, column: str) -> bool:
+    return any(t.kind in ("word", "ident") and t.value == column for t in _code(stmt))
+
+
+def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], bool]) -> Statement | None:
+    """Within one step, the statement that made `d`: walk back from the end, following the object's name."""
+    name, origin = d.object, None
+    for stmt, database in reversed(list(zip(source.statements, _databases(source)))):
+        if failed(source.path, stmt):
+            continue
+        pairs = moves(stmt, database)
+        if d.aspect == "missing_table":  # the statement that took the name away
+            gone = any(a == name for a, b in pairs if (b, a) not in pairs) or (
+                stmt.target == name and stmt.kind in ("drop_table", "detach")) or (
+                stmt.kind == "drop_database" and (stmt.target or "").split(".")[-1] == name.split(".")[0])
+            if gone:
+                return stmt
+            continue
+        moved = [a for a, b in pairs if b == name]
+        if moved:  # the definition here came from `a`: follow it; the move itself if nothing earlier made it
+            origin = origin or stmt
+            name = moved[0]
+            continue
+        if stmt.target != name:
+            continue
+        if stmt.kind == "alter":
+            if d.column is None or _mentions(stmt, d.column):
+                return stmt
+        elif stmt.kind.startswith("create_"):
+            copied = _copied_from(stmt, database)
+            if copied is None:
+                return stmt
+            origin = origin or stmt
+            name = copied
+    return origin
+
+
+def _holds(d: Difference, canon: Snapshot, snap: Snapshot) -> bool:
+    """True if `snap` already shows difference `d` exactly (same object, aspect, column and value)."""
+    got = snap.table(d.object)
+    if d.aspect == "missing_table":
+        return got is None
+    want = canon.table(d.object)
+    if got is None or want is None:
+        return False
+    return any((x.aspect, x.column, x.actual) == (d.aspect, d.column, d.actual) for x in compare_tables(want, got))
+
+
+def blame(d: Difference, canon: Snapshot, stages: Sequence[tuple[Source | None, Snapshot]],
+          failed: Callable[[str, Statement], bool], fallback: str) -> Difference:
+    """Pure: the step after which `d` held until the end, and the statement in it that made `d`.
+
+    `stages` are the snapshot after the start (its source, or None for an empty server) and after each step.
+    """
+    k = len(stages) - 1
+    while k > 0 and _holds(d, canon, stages[k - 1][1]):
+        k -= 1
+    source = stages[k][0] if stages else None
+    if source is None:
+        return replace(d, source=fallback, line=None, check="path")
+    stmt = _culprit(d, source, failed)
+    return replace(d, source=source.path, line=stmt.line if stmt else None, check="path")
+
+
+def failed_statements(errors: Sequence[StatementError]) -> Callable[[str, Statement], bool]:
+    """Whether a statement of a file was refused: a statement that failed changed nothing, so blame skips it."""
+    lines = {(e.source, e.line) for e in errors}
+
+    def failed(path: str, stmt: Statement) -> bool:
+        return any((path, line) in lines for line in range(stmt.line, stmt.line + stmt.text.count("\n") + 1))
+
+    return failed
+
+
+# ---- the walk --------------------------------------------------------------------------------------------
 
 def run_path(
     config: Config, backend: Backend, spec: PathSpec, canon: Snapshot, from_rev: str | None = None
@@ -236,45 +585,47 @@ def run_path(
     started = time.monotonic()
     rev = from_rev or spec.from_rev
     start = read_at_revision(config, rev) if rev else None
-    steps = _steps(config, spec)
+    steps = [load_step(f) for f in spec.files]
     prelude = [s for text in config.prelude for s in split_statements(text)]
     access = backend.supports_access_control
     data_loss: list[DataLoss] = []
-    final: Snapshot | None = None
+    stages: list[tuple[Source | None, Snapshot]] = []
     instance = backend.instance()
-    walk = _Path(instance, config, access)
+    walk = _Walk(instance, config, access)
     try:
         walk.apply(prelude, "prelude")
         if start is not None and walk.alive:
             walk.apply(start.statements, start.path)
         if walk.alive:
+            stages.append((start, walk.snapshot()))
             walk.seed()
         for source in steps:
             if not walk.alive:
                 break
-            before = walk.counts()
-            walk.apply(source.statements, source.path)
+            data_loss.extend(walk.step(source))
             if not walk.alive:
                 break
-            data_loss.extend(losses(before, walk.counts(), source))
+            stages.append((source, walk.snapshot()))
             walk.seed()
-        if walk.alive:
-            final = take_snapshot(walk.query, access=access)
     except EngineError as exc:  # a catalog query failed: the instance is unusable
         walk.errors.append(StatementError(0, 0, exc.code, exc.name, exc.message, "(snapshot)", spec.name))
+        walk.alive = False
     finally:
         instance.close()
     differences: list[Difference] = []
-    if final is not None:
+    if walk.alive and len(stages) == len(steps) + 1:
+        final = stages[-1][1]
         keys = set(config.key_tables)
         shared = (set(canon.names) & set(final.names)) - keys
         judged = [d for d in compare(canon, final, sorted(keys), missing=True) if d.object in keys]
         judged += [d for d in compare(canon, final, sorted(shared)) if d.object in shared]
-        differences = [_attribute(d, steps, start) for d in judged]
+        failed = failed_statements(walk.errors)
+        last = steps[-1].path if steps else ""
+        differences = [blame(d, canon, stages, failed, last) for d in judged]
     warnings = tuple(w for s in ([start] if start else []) + steps for w in s.warnings)
     return PathResult(
         name=spec.name,
-        steps=spec.steps,
+        steps=spec.step_paths,
         from_rev=rev,
         errors=tuple(walk.errors),
         differences=tuple(differences),
@@ -286,12 +637,3 @@ def run_path(
         duration_s=round(time.monotonic() - started, 3),
         warnings=warnings,
     )
-
-
-def _attribute(d: Difference, steps: list[Source], start: Source | None) -> Difference:
-    """Name the last step that defined the object (or the starting canon, if none did)."""
-    for source in reversed(([start] if start else []) + steps):
-        creates = source.creates(d.object)
-        if creates:
-            return replace(d, source=source.path, line=creates[-1].line, check="path")
-    return replace(d, source=steps[-1].path if steps else "", check="path")

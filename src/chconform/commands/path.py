@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from chconform.commands._common import EXIT_FOUND, EXIT_OK, command, emit
+from chconform.commands._common import CI_FORMATS, EXIT_FOUND, EXIT_OK, command, display_for, emit, render_outcome
 from chconform.errors import ConfigError
 from chconform.reports.render import difference_line
 from chconform.checks.path import PathResult
@@ -27,13 +27,16 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("embedded", "docker"), help="engine (default: config, CHCONFORM_BACKEND)")
     p.add_argument("--accept-data-loss", action="store_true",
                    help="report lost rows but do not fail on them (the steps drop tables on purpose)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    p.add_argument("--format", choices=("text", "json", *CI_FORMATS), default="text",
+                   help=f"report format: text, json, {', '.join(CI_FORMATS)} (default text)")
     p.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
 
 
 def _path_text(r: PathResult, accept: bool) -> list[str]:
     start = f"{r.from_rev} (canonical file at that revision)" if r.from_rev else "an empty server"
-    out = [f"path {r.name}: from {start} through {' → '.join(r.steps)}  ({r.duration_s:.2f}s)"]
+    through = " → ".join(r.steps) if len(r.steps) <= 6 else \
+        f"{' → '.join(r.steps[:2])} → … ({len(r.steps) - 4} more) … → {' → '.join(r.steps[-2:])}"
+    out = [f"path {r.name}: from {start} through {through}  ({r.duration_s:.2f}s)"]
     out.append(f"  seeded {len(r.seeded)} tables with one sentinel row each"
                + (f"; not seeded: {', '.join(f'{t} ({why})' for t, why in r.not_seeded)}" if r.not_seeded else ""))
     for e in r.errors:
@@ -46,9 +49,11 @@ def _path_text(r: PathResult, accept: bool) -> list[str]:
         out.append(f"  reaches the canon: {len(r.key_tables)} key tables identical to the canonical definition")
     label = "data loss (accepted)" if accept else "DATA LOSS"
     for loss in r.data_loss:
-        where = f"{loss.step}:{loss.line}" if loss.line else loss.step
-        out.append(f"  {label}  {loss.table}: {loss.before} → {loss.after} rows ({loss.lost} lost)  "
-                   f"{where}  [{loss.statement}]")
+        if loss.line:
+            cause = f"{loss.step}:{loss.line}  [{loss.statement}]"
+        else:  # counted after every statement that may destroy rows, and none did
+            cause = f"{loss.step}  (no statement of it removed them: a merge or TTL of the table's engine did)"
+        out.append(f"  {label}  {loss.table}: {loss.before} → {loss.after} rows ({loss.lost} lost)  {cause}")
     if not r.data_loss:
         out.append("  no rows lost")
     out.extend(f"  skipped {s.line}: {s.reason}  [{s.statement}]" for s in r.skipped[:3])
@@ -127,7 +132,11 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         backend.close()
     accept = args.accept_data_loss
-    if args.format == "json":
+    if args.format in CI_FORMATS:
+        from chconform.reports.findings import from_path
+
+        text = render_outcome(args.format, from_path(results, accept, display_for(config), version))
+    elif args.format == "json":
         text = json.dumps(paths_json(results, backend.name, version, config.canonical, accept), indent=2,
                           ensure_ascii=False) + "\n"
     else:
