@@ -6,20 +6,33 @@ out, kill and replace a worker without ever importing chDB itself.
 Start: `python -m chconform.engines._worker <workdir>`; the parent has written
 `<workdir>/etc/worker.json` (the plan: data directory, engine config file,
 Landlock paths). Before it reads a single request the worker
+  * asks the kernel for SIGKILL when its parent dies (PR_SET_PDEATHSIG), and
+    exits at once if the parent is already gone,
   * drops core dumps and caps file sizes (rlimits),
   * turns chDB's crash handlers off, so a segfault is an exit the parent sees,
     not a hang,
   * restricts itself with Landlock where the kernel offers it: read only the
-    interpreter, package and system paths, write only its own directories,
-    execute nothing, open no TCP connection, signal no process outside itself.
+    interpreter, package and system paths and of /proc only its own process and
+    a few host-wide files (never another process: the parent's environ), write
+    only its own directories, execute nothing, open no TCP connection, signal no
+    process outside itself.
 The first reply says which sandbox is in force: {"ok": "ready", "version": ...,
 "sandbox": "landlock" | "none", "sandbox_detail": why}.
+
+Two sessions on one engine: a source's statements run in the *source* session,
+whose settings (`SET ...`) the source controls; chconform's own queries (the
+snapshot, row counts, describes: requests with "own": true) and the gate's
+parses run in a second, *verdict* session on the same data directory, which no
+`SET` of the source reaches (plan "verdict_session"). A statement's result is
+dropped in the worker (run with the Null output format): the parent gets
+success or the error, never rows a source chose (plan "drop_results").
 
 Requests: {"op": "open"} opens the session ({"op": "open", "session": name}: a
 session in its own directory beneath the data directory); {"op": "close"} ends
 it and removes that directory, so the worker can host a fresh one next;
 {"op": "parse", "sql": str} returns ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
-parameter); {"sql": str, "fmt": str} runs a statement. {"op": "batch" | "parse_many", "sql": [str, ...]}
+parameter); {"sql": str, "fmt": str} runs a statement ({"sql": str, "fmt": str, "own": true}: one of
+chconform's own queries, its rows returned). {"op": "batch" | "parse_many", "sql": [str, ...]}
 does the same for many statements in one request, one reply frame each, in order, as each ends (the parent
 still knows which statement a timeout or crash hit).
 Replies: {"ok": str} or {"error": str}, each carrying the "id" of its request, so
@@ -33,6 +46,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import struct
 import sys
 from typing import Any
@@ -54,6 +68,7 @@ _RULE_PATH_BENEATH = 1
 _CREATE_RULESET_VERSION = 1
 _SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 _FILE_RIGHTS = _FS_EXECUTE | _FS_WRITE_FILE | _FS_READ_FILE | _FS_TRUNCATE | _FS_IOCTL_DEV
 
 
@@ -102,6 +117,31 @@ def landlock(read: list[str], write: list[str]) -> tuple[str, str]:
     return "landlock", f"Landlock ABI {abi}: read {len(read)} paths, write {len(write)}, no exec, {net_note}"
 
 
+# Of /proc, what the engine reads besides its own process (/proc/self, /proc/thread-self): host-wide
+# figures (memory, CPUs, load, kernel tunables), nothing of another process.
+_PROC_HOST = ("meminfo", "cpuinfo", "stat", "loadavg", "uptime", "vmstat", "pressure", "filesystems",
+              "sys/vm", "sys/kernel", "sys/fs")
+
+
+def proc_paths(narrow: bool) -> list[str]:
+    """/proc as Landlock should grant it: this process and host-wide files (narrow), or all of it."""
+    if not narrow:
+        return ["/proc"]
+    return [os.path.realpath("/proc/self"), *(f"/proc/{name}" for name in _PROC_HOST)]
+
+
+def die_with_parent(parent: int) -> str:
+    """SIGKILL this process when its parent dies; exit now if the parent already has. Returns a note."""
+    if sys.platform != "linux":
+        return "no parent-death signal off Linux"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return f"prctl(PDEATHSIG) failed ({os.strerror(ctypes.get_errno())})"
+    if os.getppid() != parent:  # the parent died before the signal was set: nobody would ever stop us
+        os._exit(70)
+    return "dies with its parent"
+
+
 def _allow(libc: Any, add_rule: int, ruleset: int, path: str, rights: int) -> None:
     """One path-beneath rule; a path that does not exist is simply not granted."""
     try:
@@ -145,12 +185,18 @@ def _param(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def _answer(conn: Any, parse: bool, sql: str, fmt: str) -> dict[str, Any]:
-    """Run one statement (or parse it: ClickHouse's AST as JSON); the reply frame."""
+def _answer(conn: Any, parse: bool, sql: str, fmt: str, drop: bool = False) -> dict[str, Any]:
+    """Run one statement (or parse it: ClickHouse's AST as JSON); the reply frame.
+
+    `drop`: the result is discarded by the engine itself (Null output format), never built or shipped.
+    """
     try:
         assert conn is not None, "open first"
         if parse:
             result = conn.query("SELECT parseQueryToJSON({q:String})", "TabSeparatedRaw", params={"q": _param(sql)})
+        elif drop:
+            conn.query(sql, "Null")
+            return {"ok": ""}
         else:
             result = conn.query(sql, fmt)
         return {"ok": result.bytes().decode("utf-8", "replace") if result is not None else ""}
@@ -183,60 +229,89 @@ def _parse_many(conn: Any, texts: list[str]) -> list[dict[str, Any]]:
     return [_answer(conn, True, text, "") for text in texts]
 
 
+class _Sessions:
+    """The source session and the verdict session (chconform's own queries, the gate's parses) of one engine."""
+
+    def __init__(self, plan: dict[str, Any], chdb_module: Any) -> None:
+        self.plan, self._chdb = plan, chdb_module
+        self.source: Any = None
+        self.verdict: Any = None
+        self.directory = ""  # the data directory of a named session (a worker reused for sessions in turn)
+
+    def open(self, name: str) -> None:
+        self.close()
+        if name:
+            self.directory = os.path.join(self.plan["session_root"], os.path.basename(name))
+            target = self.plan["session_connect"].replace("{path}", self.directory)
+        else:
+            target = self.plan["connect"]
+        self.source = self._chdb.connect(target)
+        for sql in self.plan.get("on_open", []):
+            self.source.query(sql, "TabSeparated")
+        # a second connection to the same engine is a new session: the profile's settings, none of the source's
+        self.verdict = self._chdb.connect(target) if self.plan.get("verdict_session", True) else self.source
+
+    def close(self) -> None:
+        """End both sessions and remove a named session's directory; the next one is fresh."""
+        if self.verdict is not None and self.verdict is not self.source:
+            self.verdict.close()
+        if self.source is not None:
+            self.source.close()
+        self.source = self.verdict = None
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = ""
+
+
 def main() -> int:
     workdir = sys.argv[1]
     os.chdir(workdir)
     with open(os.path.join(workdir, "etc", "worker.json"), encoding="utf-8") as fh:
         plan = json.load(fh)
+    if plan.get("parent_pid"):
+        die_with_parent(int(plan["parent_pid"]))
     _limit_process(int(plan.get("max_file_bytes", 0)))
     sandbox, detail = "none", "Landlock not requested"
     if plan.get("landlock"):
         # before chDB starts a single thread: Landlock binds the calling thread and what it creates
-        sandbox, detail = landlock(plan["read"], plan["write"])
+        sandbox, detail = landlock(plan["read"] + proc_paths(plan.get("narrow_proc", True)), plan["write"])
     import chdb  # imports the engine (~0.2 s)
     from chdb import _chdb
 
     if plan.get("crash_exits", True) and hasattr(_chdb, "set_signal_handlers_enabled"):
         _chdb.set_signal_handlers_enabled(0)  # a segfault must end the process, not hang it
     _write({"ok": "ready", "version": chdb.engine_version, "sandbox": sandbox, "sandbox_detail": detail})
-    conn = None
-    session = ""  # the data directory of a named session (a worker reused for sessions one after another)
+    drop = bool(plan.get("drop_results", True))
+    sessions = _Sessions(plan, _chdb)
     while (request := _read()) is not None:
         rid = request.get("id")
         try:
             if request.get("op") == "open":
-                if request.get("session"):
-                    session = os.path.join(plan["session_root"], os.path.basename(str(request["session"])))
-                    conn = _chdb.connect(plan["session_connect"].replace("{path}", session))
-                else:
-                    conn = _chdb.connect(plan["connect"])
-                for sql in plan.get("on_open", []):
-                    conn.query(sql, "TabSeparated")
+                sessions.open(str(request.get("session") or ""))
                 _write({"ok": ""}, rid)
                 continue
-            if request.get("op") == "close":  # end the session and remove its directory; the next one is fresh
-                if conn is not None:
-                    conn.close()
-                    conn = None
-                if session:
-                    shutil.rmtree(session, ignore_errors=True)
-                    session = ""
+            if request.get("op") == "close":
+                sessions.close()
                 _write({"ok": ""}, rid)
                 continue
             fmt = request.get("fmt", "TabSeparated")
             if request.get("op") == "parse_many":  # one reply per statement, in order
-                for reply in _parse_many(conn, request["sql"]):
+                for reply in _parse_many(sessions.verdict, request["sql"]):
                     _write(reply, rid)
                 continue
             if request.get("op") == "batch":  # one reply per statement, in order, as each ends
                 for sql in request["sql"]:
-                    _write(_answer(conn, False, sql, fmt), rid)
+                    _write(_answer(sessions.source, False, sql, fmt, drop), rid)
                 continue
-            _write(_answer(conn, request.get("op") == "parse", request["sql"], fmt), rid)
+            if request.get("op") == "parse":
+                _write(_answer(sessions.verdict, True, request["sql"], fmt), rid)
+            elif request.get("own"):
+                _write(_answer(sessions.verdict, False, request["sql"], fmt), rid)
+            else:
+                _write(_answer(sessions.source, False, request["sql"], fmt, drop), rid)
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError
             _write({"error": str(exc)}, rid)
-    if conn is not None:
-        conn.close()
+    sessions.close()
     return 0
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import queue
 import select
 import shutil
 import signal
@@ -43,7 +44,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,10 +91,12 @@ _CONST_SETTINGS = {
     "dynamic_disk_allow_include": "0",
     "into_outfile_create_parent_directories": "0",
     "function_sleep_max_microseconds_per_block": "3000000",
+    "result_overflow_mode": "throw",  # "break" would cut a result short at max_result_rows, silently
 }
 # chDB's signal handlers are off (a segfault must exit), so no profiler timer signals either.
 _ALWAYS_SETTINGS = {"query_profiler_real_time_period_ns": "0", "query_profiler_cpu_time_period_ns": "0"}
-_SYSTEM_READ = ["/usr", "/lib", "/lib64", "/lib32", "/etc/localtime", "/etc/ld.so.cache", "/proc",
+# /proc is granted by the worker itself (its own entry and host-wide files: _worker.proc_paths)
+_SYSTEM_READ = ["/usr", "/lib", "/lib64", "/lib32", "/etc/localtime", "/etc/ld.so.cache",
                 "/sys/fs/cgroup", "/sys/devices/system/cpu", "/sys/devices/system/node", "/dev/urandom",
                 "/dev/random", "/dev/zero"]
 
@@ -106,9 +109,113 @@ class Hardening:
     privileges: bool = True
     constraints: bool = True
     landlock: bool = True
+    # chconform's own queries (snapshot, counts, describes) and the gate's parses in a session of their own
+    verdict_session: bool = True
+    drop_results: bool = True  # a statement's rows are discarded in the worker, never sent to the parent
+    narrow_proc: bool = True  # Landlock grants the worker's own /proc entry and host-wide files, not all of /proc
+    die_with_parent: bool = True  # PR_SET_PDEATHSIG: a worker is killed when the process that started it dies
     memory_bytes: int = 4 << 30  # per query and per engine
     max_file_bytes: int = 8 << 30  # RLIMIT_FSIZE: no single file larger than this
-    temp_disk_bytes: int = 2 << 30  # spill to disk per query
+    temp_disk_bytes: int = 2 << 30  # spill to disk per query, per engine (the server's bound on tmp_path)
+    result_rows: int = 100_000_000  # rows of one query's result (a source's statements' results are dropped)
+
+
+class _Spawner:
+    """Starts every worker from one long-lived thread.
+
+    The kernel sends the parent-death signal when the *thread* that forked the worker ends, not the
+    process: a worker started from a pool thread of a finished run would die under its next source.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[subprocess.Popen[bytes]], list[str], dict[str, Any]]] = \
+            queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, args: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():  # first use, or a forked child
+                self._thread = threading.Thread(target=self._run, name="chconform-spawner", daemon=True)
+                self._thread.start()
+        done: Future[subprocess.Popen[bytes]] = Future()
+        self._jobs.put((done, args, options))
+        return done.result()
+
+    def _run(self) -> None:
+        while True:
+            done, args, options = self._jobs.get()
+            try:
+                done.set_result(subprocess.Popen(args, **options))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+                done.set_exception(exc)
+
+
+_SPAWNER = _Spawner()
+_OWNER_FILE = "owner"  # "<pid> <start time>" of the process that made a worker directory
+
+
+def _started(pid: int) -> str:
+    """A process's start time in clock ticks since boot ("" if it is gone): a pid with it names one process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _mark_owner(workdir: str) -> None:
+    Path(workdir, _OWNER_FILE).write_text(f"{os.getpid()} {_started(os.getpid())}\n", encoding="utf-8")
+
+
+def sweep_stale(root: str | None = None) -> list[str]:
+    """Remove worker directories under `root` (default: the temporary directory) whose owner process is gone.
+
+    Only directories this user owns, named like a worker's and holding an owner file whose process is
+    dead (or whose pid now names another process) are removed; the removed paths are returned.
+    """
+    base = Path(root or tempfile.gettempdir())
+    removed: list[str] = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith("chconform-"):
+            continue
+        try:
+            if entry.is_symlink() or not entry.is_dir() or entry.stat().st_uid != os.getuid():
+                continue
+            pid_text, _, started = Path(entry, _OWNER_FILE).read_text(encoding="utf-8").strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue  # not a worker directory, or one being made right now
+        if pid > 0 and (_started(pid) == started if started else _alive(pid)):
+            continue  # its owner is alive
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(str(entry))
+    return removed
+
+
+_SWEPT: set[str] = set()
+
+
+def _sweep_once(root: str | None) -> None:
+    """At a process's first backend on a directory: remove what dead runs left there (SIGKILL, power loss)."""
+    key = os.path.realpath(root or tempfile.gettempdir())
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        sweep_stale(key)
 
 
 def _kill_all() -> None:
@@ -127,6 +234,19 @@ def _on_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def limit_settings(hardening: Hardening, timeout_s: float) -> dict[str, str]:
+    """The resource limits of the profile: each bounded above and below by a constraint, so none can be lifted."""
+    # below the wall clock, with a margin a loaded machine cannot eat: the engine stops a query and lives on
+    seconds = max(1, min(int(timeout_s * 0.9), int(timeout_s) - 3))
+    return {"max_execution_time": str(seconds),
+            "max_memory_usage": str(hardening.memory_bytes),
+            "max_memory_usage_for_user": str(hardening.memory_bytes),
+            "max_temporary_data_on_disk_size_for_query": str(hardening.temp_disk_bytes),
+            "max_temporary_data_on_disk_size_for_user": str(hardening.temp_disk_bytes),
+            "max_result_rows": str(hardening.result_rows),
+            "max_result_bytes": str(hardening.memory_bytes // 4)}
+
+
 def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
                  known: frozenset[str] | None = None) -> dict[str, str]:
     """config.xml and users.xml of one engine: paths inside the worker's own directory, the users layer.
@@ -142,6 +262,7 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
         f"  <format_schema_path>{escape(os.path.join(workdir, 'user_files'))}/</format_schema_path>",
         f"  <tmp_path>{escape(os.path.join(workdir, 'tmp'))}/</tmp_path>",
         f"  <max_server_memory_usage>{hardening.memory_bytes}</max_server_memory_usage>",
+        f"  <max_temporary_data_on_disk_size>{hardening.temp_disk_bytes}</max_temporary_data_on_disk_size>",
         "  <dictionaries_lazy_load>1</dictionaries_lazy_load>",
         "</clickhouse>",
         "",
@@ -149,11 +270,10 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
     settings: dict[str, str] = dict(_ALWAYS_SETTINGS)
     constraints: list[str] = []
     if hardening.constraints:
-        seconds = max(1, int(timeout_s * 0.9))  # below the wall clock: the engine stops a query and lives on
-        limits = {"max_execution_time": str(seconds), "max_memory_usage": str(hardening.memory_bytes),
-                  "max_temporary_data_on_disk_size_for_query": str(hardening.temp_disk_bytes)}
+        limits = limit_settings(hardening, timeout_s)
         settings.update({**limits, **_CONST_SETTINGS})
-        constraints = [f"<{k}><max>{v}</max></{k}>" for k, v in limits.items()]
+        # 0 means "no limit" for each of them: <min>1</min> refuses it (and a negative value, read as 0 or huge)
+        constraints = [f"<{k}><min>1</min><max>{v}</max></{k}>" for k, v in limits.items()]
         constraints += [f"<{k}><const/></{k}>" for k in _CONST_SETTINGS]
     if known is not None:
         settings = {k: v for k, v in settings.items() if k in known}
@@ -235,6 +355,7 @@ class Worker:
             raise EnvironmentUnusable("interrupted: no new engine is started")
         self.hardening = hardening or Hardening()
         self.workdir = tempfile.mkdtemp(prefix="chconform-", dir=scratch_root)
+        _mark_owner(self.workdir)  # a later start removes it if this process dies without doing so
         for sub in ("tmp", "etc", "user_files"):
             os.makedirs(os.path.join(self.workdir, sub))
         db = data_dir or os.path.join(self.workdir, "db")
@@ -255,6 +376,10 @@ class Worker:
             "read": _read_paths(self.workdir, release_path),
             "write": [db, os.path.join(self.workdir, "tmp"), os.path.join(self.workdir, "user_files"), "/dev/null"],
             "max_file_bytes": self.hardening.max_file_bytes,
+            "narrow_proc": self.hardening.narrow_proc,
+            "verdict_session": self.hardening.verdict_session,
+            "drop_results": self.hardening.drop_results,
+            "parent_pid": os.getpid() if self.hardening.die_with_parent else 0,
         }
         Path(self.workdir, "etc", "worker.json").write_text(json.dumps(plan), encoding="utf-8")
         env = {
@@ -268,7 +393,7 @@ class Worker:
             "PYTHONNOUSERSITE": "1",
         }
         self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
-        self.proc = subprocess.Popen(
+        self.proc = _SPAWNER.popen(
             [sys.executable, "-m", "chconform.engines._worker", self.workdir],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -307,7 +432,7 @@ class Worker:
         """A session in a new directory beneath the data directory; the first one's state is the fresh baseline."""
         self.sessions += 1
         self._call({"op": "open", "session": f"s{self.sessions}"}, timeout, "opening a session")
-        seen = self._call({"sql": _FRESH_PROBE, "fmt": "TabSeparated"}, timeout, "probing a fresh session")
+        seen = self._call({"sql": _FRESH_PROBE, "fmt": "TabSeparated", "own": True}, timeout, "probing a fresh session")
         if self.sessions == 1:
             self.fresh = seen
         elif seen != self.fresh:
@@ -591,7 +716,9 @@ class EmbeddedInstance:
         return self.worker.run_many(sqls, timeout)
 
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
-        return rows_from_json_each_row(self.worker.call({"sql": sql, "fmt": "JSONEachRow"}, timeout, "running a query"))
+        """chconform's own query (snapshot, counts, describes): in the verdict session, out of a source's SET."""
+        request = {"sql": sql, "fmt": "JSONEachRow", "own": True}
+        return rows_from_json_each_row(self.worker.call(request, timeout, "running a query"))
 
     def close(self) -> None:
         if self._closed:
@@ -653,6 +780,7 @@ class EmbeddedBackend:
                 raise ImportError
         except ImportError:
             raise EnvironmentUnusable("the embedded backend needs chdb-core: pip install chdb-core") from None
+        _sweep_once(scratch_root)
         if prestart:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chconform-engine")
         _INTERRUPTED.clear()

@@ -7,6 +7,7 @@ and every statement keeps the line and column where it starts.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "tokenize",
     "split_statements",
     "read_source",
+    "first_link",
     "ACCESS_KINDS",
 ]
 
@@ -351,10 +353,35 @@ def _object_name(code: list[Token], i: int, database: str) -> tuple[str | None, 
     return f"{database}.{first.value}", (first.start, first.start + len(first.text))
 
 
+def first_link(root: Path, path: str) -> str | None:
+    """The first symbolic link on the way from `root` to `path` (relative to root, as written), or None.
+
+    Lexical: `a/../b` is walked as written, so a link anywhere on the way is found before it is followed.
+    """
+    here = root
+    for part in Path(os.path.normpath(path)).parts:
+        here = here / part
+        if here.is_symlink():
+            return os.path.relpath(here, root)
+    return None
+
+
 def read_source(path: Path, shown_as: str, database: str = "default") -> Source:
-    """Read and split one file; unreadable input raises SourceError naming it."""
+    """Read and split one file; unreadable input raises SourceError naming it.
+
+    A symbolic link is not followed (O_NOFOLLOW): the configuration decides which links are sources
+    (`first_link`), and a file swapped for a link after that is refused here, never read through.
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if path.is_symlink():
+            raise SourceError(f"{shown_as}: is a symbolic link; chconform does not follow it "
+                              "(configure the file it points to)") from None
+        raise SourceError(f"{shown_as}: cannot read ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise SourceError(f"{shown_as}: cannot read ({exc.strerror})") from None
     text, encoding, warnings = decode(data, shown_as)
