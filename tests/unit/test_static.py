@@ -101,7 +101,7 @@ def test_json_has_the_difference_fields_of_check(tmp_path: Path) -> None:
     assert code == 1 and data["ok"] is False
     other = data["sources"][1]
     assert other["differences"] == [{"object": "zakaz.dim_events", "aspect": "column_type", "column": "city",
-                                     "canonical": "LowCardinality(String)", "actual": "String", "line": 3,
+                                     "canonical": "LowCardinality(String)", "actual": "String", "line": 7,
                                      "check": "static", "rule": "column_type", "severity": "error",
                                      "hint": "Use the canonical type (`chconform plan` prints the ALTER)."}]
     assert data["schema_version"] == 2
@@ -127,7 +127,7 @@ def test_critical_lists_each_variant_with_every_file_and_line(tmp_path: Path) ->
     assert "CRITICAL: zakaz.dim_events has 2 distinct definitions:" in out
     assert "  variant A (canonical): canon.sql:3, same.sql:4\n" in out
     assert "  variant B: stale1.sql:3, stale2.sql:5\n" in out
-    assert "stale2.sql:5  zakaz.dim_events.city  column_type: LowCardinality(String) → String" in out
+    assert "stale2.sql:9  zakaz.dim_events.city  column_type: LowCardinality(String) → String" in out
     assert "FAIL  same.sql" not in out
     assert out.strip().splitlines()[-1] == "Schema validation FAILED: 2 findings in 2 of 4 sources: stale1.sql, stale2.sql"
 
@@ -447,7 +447,8 @@ def test_one_changed_column_type_fails_naming_file_and_table_and_the_original_pa
     file.write_text(text[: stmt.start + start] + "UInt32" + text[stmt.start + end :], encoding="utf-8")
     code, out, _ = cli("validate", "--config", str(toml))
     assert code == 1
-    assert f"init_qtickets_sheets.sql:{stmt.line}  zakaz.fact_qtickets_inventory_latest.tickets_left  column_type: " \
+    # the column's own line: the CREATE's line plus the seven lines above `tickets_left`
+    assert f"init_qtickets_sheets.sql:{stmt.line + 7}  zakaz.fact_qtickets_inventory_latest.tickets_left  column_type: " \
            "Nullable(UInt32) → UInt32" in out
     assert {ln.split()[1] for ln in out.splitlines() if ln.startswith("FAIL")} == {"init_qtickets_sheets.sql"}
     file.write_text(text, encoding="utf-8")

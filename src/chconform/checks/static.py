@@ -23,6 +23,7 @@ from chconform.schema.static import (
     simulate,
     view_lineage,
 )
+from chconform.sql.locate import column_line
 from chconform.sql.source import Source, read_source
 
 __all__ = ["StaticReport", "StaticSource", "Variant", "check_sources", "read_sources", "validate"]
@@ -90,6 +91,15 @@ def _duplicates(sim: Simulation, path: str) -> list[Difference]:
     return out
 
 
+
+def _line_of(source: Source, line: int, column: str | None) -> int:
+    """A column's finding at the column's own line of the CREATE that starts at `line`."""
+    if column:
+        stmt = next((s for s in source.statements if s.line == line), None)
+        if stmt is not None:
+            return column_line(stmt, column) or line
+    return line
+
 def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
     """Pure: every configured source (already read) against the canonical one."""
     sims = {spec.path: simulate(sources[spec.path], config.prelude) for spec in config.sources}
@@ -117,7 +127,7 @@ def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
                     notes.append(Note(name, spec.path, got.line, got.undecidable))
                 continue
             # A later ALTER leaves the end state to the engine, but the CREATE itself still has to match.
-            table_diffs.extend(replace(d, source=spec.path, line=got.line, check=CHECK)
+            table_diffs.extend(replace(d, source=spec.path, line=_line_of(source, got.line, d.column), check=CHECK)
                                for d in compare_definitions(want, got))
         view_diffs, view_notes = _view_types(sim, canon_objects, spec.path, table_diffs)
         diffs.extend(table_diffs + view_diffs)

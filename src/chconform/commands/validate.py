@@ -121,7 +121,7 @@ def render_text(report: Any, display: Any = _same, quiet: bool = False) -> str:
     notes = report.notes
     for n in [] if quiet else notes:
         lines.append(f"note: {safe(n.text())}")
-    failed = [s.path for s in report.sources if not s.ok]
+    failed = [safe(display(s.path)) for s in report.sources if not s.ok]
     if not report.ok:
         count = sum(len(s.differences) + len(s.missing_tables) for s in report.sources) + len(report.unconfigured)
         where = f" in {len(failed)} of {len(report.sources)} sources" if failed else ""
