@@ -30,7 +30,8 @@ success or the error, never rows a source chose (plan "drop_results").
 Requests: {"op": "open"} opens the session ({"op": "open", "session": name}: a
 session in its own directory beneath the data directory); {"op": "close"} ends
 it and removes that directory, so the worker can host a fresh one next;
-{"op": "parse", "sql": str} returns ClickHouse's own AST (`parseQueryToJSON`, the text passed as a bound
+{"op": "parse", "sql": str} returns ClickHouse's own AST (`parseQueryToJSON`; with "function": "formatQuery" the
+canonical text, "explainAST" the EXPLAIN AST dump; the text passed as a bound
 parameter); {"sql": str, "fmt": str} runs a statement ({"sql": str, "fmt": str, "own": true}: one of
 chconform's own queries, its rows returned). {"op": "batch" | "parse_many", "sql": [str, ...]}
 does the same for many statements in one request, one reply frame each, in order, as each ends (the parent
@@ -185,15 +186,23 @@ def _param(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def _answer(conn: Any, parse: bool, sql: str, fmt: str, drop: bool = False) -> dict[str, Any]:
-    """Run one statement (or parse it: ClickHouse's AST as JSON); the reply frame.
+# What the gate may ask of the parser (chconform.gate.parse): none of them runs the text.
+_PARSE_FUNCTIONS = ("parseQueryToJSON", "formatQuery", "explainAST")
+
+
+def _answer(conn: Any, parse: bool, sql: str, fmt: str, drop: bool = False,
+            function: str = "parseQueryToJSON") -> dict[str, Any]:
+    """Run one statement (or parse it: ClickHouse's AST as JSON, its canonical text, its EXPLAIN AST); the reply.
 
     `drop`: the result is discarded by the engine itself (Null output format), never built or shipped.
     """
     try:
         assert conn is not None, "open first"
-        if parse:
-            result = conn.query("SELECT parseQueryToJSON({q:String})", "TabSeparatedRaw", params={"q": _param(sql)})
+        if parse and function == "explainAST":
+            result = conn.query("EXPLAIN AST " + sql, "TabSeparatedRaw")
+        elif parse:
+            assert function in _PARSE_FUNCTIONS, f"not a parse function: {function}"
+            result = conn.query(f"SELECT {function}({{q:String}})", "TabSeparatedRaw", params={"q": _param(sql)})
         elif drop:
             conn.query(sql, "Null")
             return {"ok": ""}
@@ -214,19 +223,19 @@ def _drain(conn: Any) -> None:
         pass
 
 
-def _parse_many(conn: Any, texts: list[str]) -> list[dict[str, Any]]:
-    """Many ASTs in one query (the texts as one bound Array parameter); one by one if any does not parse."""
-    if len(texts) > 1 and conn is not None:
+def _parse_many(conn: Any, texts: list[str], function: str = "parseQueryToJSON") -> list[dict[str, Any]]:
+    """Many parses in one query (the texts as one bound Array parameter); one by one if any does not parse."""
+    if len(texts) > 1 and conn is not None and function in ("parseQueryToJSON", "formatQuery"):
         quoted = ",".join("'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'" for t in texts)
         try:
-            result = conn.query("SELECT arrayMap(q -> parseQueryToJSON(q), {qs:Array(String)}) AS asts", "JSONEachRow",
+            result = conn.query(f"SELECT arrayMap(q -> {function}(q), {{qs:Array(String)}}) AS asts", "JSONEachRow",
                                 params={"qs": f"[{quoted}]"})
             asts = json.loads(result.bytes())["asts"]
             if len(asts) == len(texts):
                 return [{"ok": ast + "\n"} for ast in asts]
         except Exception:  # a text that does not parse fails them all: find it one by one
             pass
-    return [_answer(conn, True, text, "") for text in texts]
+    return [_answer(conn, True, text, "", function=function) for text in texts]
 
 
 class _Sessions:
@@ -296,7 +305,7 @@ def main() -> int:
                 continue
             fmt = request.get("fmt", "TabSeparated")
             if request.get("op") == "parse_many":  # one reply per statement, in order
-                for reply in _parse_many(sessions.verdict, request["sql"]):
+                for reply in _parse_many(sessions.verdict, request["sql"], str(request.get("function", "parseQueryToJSON"))):
                     _write(reply, rid)
                 continue
             if request.get("op") == "batch":  # one reply per statement, in order, as each ends

@@ -52,8 +52,10 @@ from typing import Any, Callable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
-from chconform.gate.policy import gate_ast, gate_sql, parse_target
+from chconform.gate.parse import EngineReply
+from chconform.gate.policy import GateStopped, judge_many
 from chconform.engines.base import rows_from_json_each_row
+from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
 from chconform.engines.releases import NEWEST, Release, get_release, installation, known_settings
 
 __all__ = ["EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
@@ -248,7 +250,7 @@ def limit_settings(hardening: Hardening, timeout_s: float) -> dict[str, str]:
 
 
 def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
-                 known: frozenset[str] | None = None) -> dict[str, str]:
+                 known: frozenset[str] | None = None, server: ServerProfile | None = None) -> dict[str, str]:
     """config.xml and users.xml of one engine: paths inside the worker's own directory, the users layer.
 
     `known`: the settings an older release knows; one it lacks is left out (a source cannot set it either,
@@ -264,10 +266,11 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
         f"  <max_server_memory_usage>{hardening.memory_bytes}</max_server_memory_usage>",
         f"  <max_temporary_data_on_disk_size>{hardening.temp_disk_bytes}</max_temporary_data_on_disk_size>",
         "  <dictionaries_lazy_load>1</dictionaries_lazy_load>",
+        *config_fragment(server or ServerProfile()),  # a default server's pools, clusters, macros, [settings]
         "</clickhouse>",
         "",
     ])
-    settings: dict[str, str] = dict(_ALWAYS_SETTINGS)
+    settings: dict[str, str] = {**profile_settings(server or ServerProfile()), **_ALWAYS_SETTINGS}
     constraints: list[str] = []
     if hardening.constraints:
         limits = limit_settings(hardening, timeout_s)
@@ -313,21 +316,38 @@ def _read_paths(workdir: str, release_path: str | None = None) -> list[str]:
     return sorted(p for p in paths if os.path.exists(p))
 
 
-def _settle(sql: str, verdict: Any, parsed: str | EngineError | None) -> Any:
-    """The gate's verdict given ClickHouse's parse (None: not needed); remembered unless an engine error decided it."""
-    settled = True
-    if isinstance(parsed, EngineError):
-        settled = parsed.name == "SYNTAX_ERROR"  # not parseable: the token gate's verdict stands
-    elif parsed is not None:
-        try:
-            ast = json.loads(parsed)
-        except ValueError:
-            ast = None  # not serialisable: the token gate's verdict stands
-        if isinstance(ast, dict):
-            verdict = gate_ast(ast)
-    if settled and len(_VERDICTS) < _VERDICTS_MAX:
+def _remember(sql: str, verdict: Any) -> Any:
+    """Parsing is deterministic: a text's verdict is kept for the rest of the process."""
+    if len(_VERDICTS) < _VERDICTS_MAX:
         _VERDICTS[sql] = verdict
     return verdict
+
+
+class _ParseStopped(Exception):
+    """The parsing worker stopped (timeout, crash) before answering the text at `index`."""
+
+    def __init__(self, index: int, error: EngineError) -> None:
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
+class _WorkerEngine:
+    """chconform.gate.parse.Engine over a worker: one parse_many request per call, in its verdict session."""
+
+    def __init__(self, worker: "Worker", deadline: float | None, what: str) -> None:
+        self.worker, self.deadline, self.what = worker, deadline, what
+
+    def call(self, function: str, texts: Sequence[str]) -> list[EngineReply]:
+        self.worker._send({"op": "parse_many", "sql": list(texts), "function": function}, self.what)
+        replies = []
+        for i in range(len(texts)):
+            try:
+                reply = self.worker._receive(self.deadline, self.what)
+            except (EngineTimeout, EngineCrashed) as exc:
+                raise _ParseStopped(i, exc) from None
+            replies.append(EngineReply(str(reply["ok"]), "") if "error" not in reply else
+                           EngineReply(None, str(reply["error"])))
+        return replies
 
 
 class _At(Exception):
@@ -344,7 +364,7 @@ class Worker:
     def __init__(self, scratch_root: str | None = None, data_dir: str | None = None,
                  hardening: Hardening | None = None, timeout_s: float = 60.0,
                  release: Release | None = None, release_path: str | None = None,
-                 parse_service: "_ParseService | None" = None) -> None:
+                 parse_service: "_ParseService | None" = None, server: ServerProfile | None = None) -> None:
         """`data_dir`: a persistent chDB data directory (bootstrap); default: a fresh one inside workdir.
 
         `release`: the ClickHouse release to run (default: the environment's own chdb), from `release_path`
@@ -360,7 +380,7 @@ class Worker:
             os.makedirs(os.path.join(self.workdir, sub))
         db = data_dir or os.path.join(self.workdir, "db")
         os.makedirs(db, exist_ok=True)  # Landlock grants only paths that exist
-        files = engine_files(self.workdir, self.hardening, timeout_s, known_settings(release_path))
+        files = engine_files(self.workdir, self.hardening, timeout_s, known_settings(release_path), server)
         for name, text in files.items():
             Path(self.workdir, "etc", name).write_text(text, encoding="utf-8")
         config_file = os.path.join(self.workdir, "etc", "config.xml")
@@ -456,45 +476,28 @@ class Worker:
             raise EngineError(None, "REFUSED", verdict.reason)
 
     def _judge(self, sql: str, timeout: float | None, what: str) -> Any:
-        """The gate's verdict on one text: the token gate, then ClickHouse's own parse of it."""
-        verdict = gate_sql(sql, access_control=False)
-        if verdict.action != "run":
-            return _settle(sql, verdict, None)
+        """The gate's verdict on one text, from ClickHouse's own parse of it (chconform.gate.policy.judge_many)."""
+        deadline = time.monotonic() + timeout if timeout else None
         try:
-            with self._parsing() as parser:
-                parsed: str | EngineError = parser._call({"op": "parse", "sql": parse_target(sql)}, timeout, what)
-        except EngineError as exc:
-            if isinstance(exc, (EngineTimeout, EngineCrashed)):
-                raise
-            parsed = exc
-        return _settle(sql, verdict, parsed)
+            return self._judge_many([sql], deadline, what)[0]
+        except _At as stop:
+            raise stop.error from None
 
     def _judge_many(self, sqls: Sequence[str], deadline: float | None, what: str) -> list[Any]:
-        """`_judge` for many texts: the ones not judged before are parsed in one request."""
-        verdicts: dict[str, Any] = {}
-        pending: dict[str, Any] = {}  # text → the token gate's "run", waiting for ClickHouse's parse
-        for sql in sqls:
-            if sql in verdicts or sql in pending:
-                continue
-            known = _VERDICTS.get(sql)
-            if known is None:
-                known = gate_sql(sql, access_control=False)
-                if known.action == "run":
-                    pending[sql] = known
-                    continue
-                known = _settle(sql, known, None)
-            verdicts[sql] = known
+        """`_judge` for many texts: the ones not judged before are parsed together (a few requests in all)."""
+        known = {sql: _VERDICTS[sql] for sql in sqls if sql in _VERDICTS}
+        pending = list(dict.fromkeys(sql for sql in sqls if sql not in known))
         if pending:
             with self._parsing() as parser:
-                parser._send({"op": "parse_many", "sql": [parse_target(sql) for sql in pending]}, what)
-                for sql, token_verdict in pending.items():
-                    try:
-                        reply = parser._receive(deadline, what)
-                    except (EngineTimeout, EngineCrashed) as exc:
-                        raise _At(sql, exc) from None
-                    parsed = EngineError.from_text(reply["error"]) if "error" in reply else str(reply["ok"])
-                    verdicts[sql] = _settle(sql, token_verdict, parsed)
-        return [verdicts[sql] for sql in sqls]
+                try:
+                    verdicts = judge_many(pending, _WorkerEngine(parser, deadline, what), access_control=False)
+                except GateStopped as stop:
+                    error = stop.error.error if isinstance(stop.error, _ParseStopped) else stop.error
+                    if not isinstance(error, EngineError):
+                        raise
+                    raise _At(pending[stop.index], error) from None
+            known.update((sql, _remember(sql, verdict)) for sql, verdict in zip(pending, verdicts))
+        return [known[sql] for sql in sqls]
 
     @contextmanager
     def _parsing(self) -> Iterator["Worker"]:
@@ -745,7 +748,7 @@ class EmbeddedBackend:
 
     def __init__(self, prestart: bool = True, hardening: Hardening | None = None, timeout_s: float = 60.0,
                  scratch_root: str | None = None, sessions_per_worker: int = SESSIONS_PER_WORKER, spares: int = 1,
-                 engine: str | Release | None = None, **_: Any) -> None:
+                 engine: str | Release | None = None, server: ServerProfile | None = None, **_: Any) -> None:
         """`engine`: the ClickHouse release ("24.8"), installed into the engine cache on first use; default:
         the newest, the environment's own. Workers of a release older than the newest parse for the gate
         with one shared worker of the newest."""
@@ -754,6 +757,7 @@ class EmbeddedBackend:
         self.prestart = prestart
         self.hardening = hardening or Hardening()
         self.timeout_s = float(timeout_s)
+        self.server = server  # clusters, macros, pools and [settings] of the user's servers (server_defaults.py)
         self.scratch_root = scratch_root
         self.sessions_per_worker = max(1, int(sessions_per_worker))
         self.spares = max(0, int(spares))
@@ -790,7 +794,7 @@ class EmbeddedBackend:
 
     def _new_worker(self) -> Worker:
         worker = Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s, release=self.release,
-                        release_path=self.release_path, parse_service=self._parse_service)
+                        release_path=self.release_path, parse_service=self._parse_service, server=self.server)
         with self._cond:
             if self._closed:
                 closed = True

@@ -7,12 +7,17 @@ and every statement keeps the line and column where it starts.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from chconform.errors import SourceError
+from chconform.sql.cluster import Rewrite, one_node
+from chconform.sql.templates import substitute
 
 __all__ = [
     "Token",
@@ -30,8 +35,9 @@ ACCESS_KINDS = frozenset({"access"})
 _ACCESS_OBJECTS = {"USER", "ROLE", "QUOTA", "POLICY", "ROW", "PROFILE", "SETTINGS"}
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One lexeme; a named tuple, not a dataclass, because a megabyte of SQL makes a million of them."""
+
     kind: str  # word | ident | string | number | punct | comment | space
     text: str
     start: int  # offset in the source text
@@ -78,6 +84,7 @@ class Source:
     encoding: str
     statements: tuple[Statement, ...]
     warnings: tuple[str, ...] = field(default=())
+    rewrites: tuple[Rewrite, ...] = ()  # what was changed so a clustered statement runs on one node
 
     def creates(self, fqn: str) -> list[Statement]:
         return [s for s in self.statements if s.target == fqn and s.kind.startswith("create_")]
@@ -119,81 +126,91 @@ def _looks_mojibake(line: str) -> bool:
 
 
 # Character classes of the lexer's simple runs (this scans characters; it does not parse SQL).
-_SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"[\w$\u0080-\U0010ffff]+")
-_NUMBER = re.compile(r"[\w.]+")
+# ClickHouse reads Unicode spaces (no-break space, BOM, zero-width space and joiners) between tokens as
+# whitespace, but not the ASCII separators 0x1C-0x1F nor U+1680: neither does this lexer.
+_SPACE = re.compile(r"(?:[^\S\x1c-\x1f\u1680]|[\u180e\u200b-\u200d\u2060\ufeff])+")
+_WORD = re.compile(r"[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f\s\u180e\u200b-\u200d\u2060\ufeff]+")
+_QUOTED = r"{q}(?:[^{q}\\]++|\\.|{q}{q})*+{q}"  # possessive: an unterminated one fails in linear time
+# One match per token, dispatched on the group's name; `/*` and `$` need more than a pattern.
+_TOKEN = re.compile("|".join([
+    rf"(?P<space>{_SPACE.pattern})",
+    r"(?P<comment>--[^\n]*|#[! ][^\n]*)",
+    r"(?P<block>/\*)",
+    "(?P<string>" + _QUOTED.format(q="'") + ")",
+    "(?P<ident>" + _QUOTED.format(q='"') + "|" + _QUOTED.format(q="`") + ")",
+    r"(?P<dollar>\$)",
+    r"(?P<number>\d[\w.]*)",
+    rf"(?P<word>{_WORD.pattern})",
+    r"(?P<punct>.)",
+]), re.DOTALL)
+_COMMENT_MARK = re.compile(r"/\*|\*/")
+_HEREDOC_TAG = re.compile(r"(?=(\$\w*\$))")
+_UNTERMINATED = {"'": ("string", "close it with '"), '"': ("quoted identifier", 'close it with "'),
+                 "`": ("quoted identifier", "close it with `")}
 
 
 def tokenize(text: str) -> list[Token]:
-    """Lex ClickHouse SQL into tokens; unterminated quotes/comments raise SourceError."""
+    """Lex ClickHouse SQL into tokens; unterminated quotes/comments raise SourceError.
+
+    Linear in the text: every token is one regular-expression match (or one index lookup for a
+    heredoc's closing tag), never a search of the rest of the text per token.
+    """
     tokens: list[Token] = []
+    append = tokens.append
+    heredocs = _Heredocs(text)
+    match = _TOKEN.match
     i, n = 0, len(text)
     while i < n:
-        ch = text[i]
-        start = i
-        if ch.isspace():
-            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]
-            tokens.append(Token("space", text[start:i], start))
-        elif text.startswith("--", i) or (ch == "#" and (text.startswith("#!", i) or text.startswith("# ", i))):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            tokens.append(Token("comment", text[start:i], start))
-        elif text.startswith("/*", i):
-            depth, i = 1, i + 2
-            while depth:
-                close, opening = text.find("*/", i), text.find("/*", i)
-                if close < 0:
-                    break
-                if 0 <= opening < close:
-                    depth, i = depth + 1, opening + 2
-                else:
-                    depth, i = depth - 1, close + 2
-            if depth:
-                raise _unterminated(text, start, "comment /*", "close it with */")
-            tokens.append(Token("comment", text[start:i], start))
-        elif ch in "'\"`":
-            i = _end_of_quoted(text, i)
-            if i < 0:
-                what = "string" if ch == "'" else "quoted identifier"
-                raise _unterminated(text, start, what, f"close it with {ch}")
-            tokens.append(Token("string" if ch == "'" else "ident", text[start:i], start))
-        elif ch == "$" and (j := _heredoc_end(text, i)) > 0:
-            i = j
-            tokens.append(Token("string", text[start:i], start))
-        elif ch.isalpha() or ch == "_" or ch == "$" or ord(ch) > 127:
-            i = _WORD.match(text, i).end()  # type: ignore[union-attr]
-            tokens.append(Token("word", text[start:i], start))
-        elif ch.isdigit():
-            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
-            tokens.append(Token("number", text[start:i], start))
-        else:
-            i += 1
-            tokens.append(Token("punct", ch, start))
+        m = match(text, i)
+        kind, end = m.lastgroup, m.end()  # type: ignore[union-attr]
+        if kind == "block":
+            end = _end_of_comment(text, i)
+            if end < 0:
+                raise _unterminated(text, i, "comment /*", "close it with */")
+            kind = "comment"
+        elif kind == "dollar":
+            end = heredocs.end(i)
+            if end > 0:
+                kind = "string"
+            else:
+                kind, end = "word", _WORD.match(text, i).end()  # type: ignore[union-attr]
+        elif kind == "punct" and text[i] in _UNTERMINATED:
+            what, hint = _UNTERMINATED[text[i]]
+            raise _unterminated(text, i, what, hint)
+        append(Token(kind, text[i:end], i))  # type: ignore[arg-type]
+        i = end
     return tokens
 
 
-def _end_of_quoted(text: str, i: int) -> int:
-    quote, i, n = text[i], i + 1, len(text)
-    while i < n:
-        q, b = text.find(quote, i), text.find("\\", i, text.find(quote, i) if text.find(quote, i) >= 0 else n)
-        if b >= 0:
-            i = b + 2
-        elif q < 0:
-            return -1
-        elif q + 1 < n and text[q + 1] == quote:
-            i = q + 2
-        else:
-            return q + 1
+def _end_of_comment(text: str, i: int) -> int:
+    """End of a `/* */` comment starting at i (ClickHouse nests them); -1 if it never closes."""
+    depth = 0
+    for mark in _COMMENT_MARK.finditer(text, i):
+        depth += 1 if mark.group() == "/*" else -1
+        if depth == 0:
+            return mark.end()
     return -1
 
 
-def _heredoc_end(text: str, i: int) -> int:
-    j = text.find("$", i + 1)
-    tag = text[i : j + 1] if j > 0 else ""
-    if not tag or not all(c.isalnum() or c == "_" for c in tag[1:-1]):
-        return -1
-    k = text.find(tag, j + 1)
-    return k + len(tag) if k > 0 else -1
+class _Heredocs:
+    """`$tag$ … $tag$` strings: every tag occurrence indexed once, so a closing tag is a lookup, not a search."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at: dict[str, list[int]] | None = None  # tag -> offsets, built on the first `$`
+
+    def end(self, i: int) -> int:
+        if self.at is None:
+            self.at = {}
+            for found in _HEREDOC_TAG.finditer(self.text):
+                self.at.setdefault(found.group(1), []).append(found.start())
+        m = _HEREDOC_TAG.match(self.text, i)
+        if m is None:
+            return -1
+        tag = m.group(1)
+        places = self.at.get(tag, [])
+        k = bisect.bisect_left(places, i + len(tag))
+        return places[k] + len(tag) if k < len(places) else -1
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -207,15 +224,18 @@ def _unterminated(text: str, start: int, what: str, hint: str) -> SourceError:
 
 
 class _Lines:
-    """Line numbers for increasing offsets, counting each newline once (linear in the file size)."""
+    """Line and column for increasing offsets, each character looked at once (linear in the file size)."""
 
     def __init__(self, text: str) -> None:
-        self.text, self.offset, self.line = text, 0, 1
+        self.text, self.offset, self.line, self.line_start = text, 0, 1, 0
 
     def at(self, offset: int) -> tuple[int, int]:
-        self.line += self.text.count("\n", self.offset, offset)
+        newlines = self.text.count("\n", self.offset, offset)
+        if newlines:
+            self.line += newlines
+            self.line_start = self.text.rfind("\n", self.offset, offset) + 1
         self.offset = offset
-        return self.line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return self.line, offset - self.line_start + 1
 
 
 def split_statements(text: str, database: str = "default") -> list[Statement]:
@@ -366,8 +386,12 @@ def first_link(root: Path, path: str) -> str | None:
     return None
 
 
-def read_source(path: Path, shown_as: str, database: str = "default") -> Source:
+def read_source(path: Path, shown_as: str, database: str = "default",
+                variables: Mapping[str, str] | tuple[tuple[str, str], ...] = ()) -> Source:
     """Read and split one file; unreadable input raises SourceError naming it.
+
+    `${NAME}` placeholders are replaced from `variables` ([variables]) before anything else reads the text,
+    and a clustered statement is rewritten for one node (sql/cluster.py), lines and offsets kept.
 
     A symbolic link is not followed (O_NOFOLLOW): the configuration decides which links are sources
     (`first_link`), and a file swapped for a link after that is refused here, never read through.
@@ -385,6 +409,8 @@ def read_source(path: Path, shown_as: str, database: str = "default") -> Source:
     except OSError as exc:
         raise SourceError(f"{shown_as}: cannot read ({exc.strerror})") from None
     text, encoding, warnings = decode(data, shown_as)
+    text = substitute(text, dict(variables), shown_as)
+    text, rewrites = one_node(text)
     try:
         statements = split_statements(text, database)
     except SourceError as exc:
@@ -392,4 +418,4 @@ def read_source(path: Path, shown_as: str, database: str = "default") -> Source:
         raise SourceError(f"{shown_as}:{where}") from None
     if not statements:
         warnings.append(f"{shown_as}: no SQL statements (the file is empty or holds only comments)")
-    return Source(shown_as, text, encoding, tuple(statements), tuple(warnings))
+    return Source(shown_as, text, encoding, tuple(statements), tuple(warnings), rewrites)

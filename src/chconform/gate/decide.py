@@ -1,0 +1,341 @@
+"""The gate's decision on ClickHouse's own parse of a statement: a pure function of trees.
+
+`decide(parsed, subtrees, access_control)` walks every node of the tree (iteratively: deep trees
+are fine) and refuses what reaches outside the engine:
+  * statement kinds other than what DDL conformance runs (SYSTEM, KILL, BACKUP, named collections …);
+  * `INTO OUTFILE`, `FROM INFILE`, `ATTACH … FROM 'path'`;
+  * table functions, table engines, database engines and dictionary sources classified in
+    chconform.gate.catalog as reaching outside; a name in table position that is no table function
+    is a (parameterized) view, judged when it was created;
+  * scalar functions that reach outside (`file()`, the AI functions …) wherever they appear;
+  * settings outside the allow-list of chconform.gate.settings, in SET and every SETTINGS;
+  * dictionaries other than NULL or a CLICKHOUSE source on the local host with no port, user or
+    password, whose QUERY / INVALIDATE_QUERY pass as statements and WHERE / UPDATE_FIELD as
+    expressions (`subtexts` names them; their trees arrive in `subtrees`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chconform.errors import SourceError
+from chconform.gate.catalog import (
+    DATABASE_ENGINES,
+    DICTIONARY_SOURCES,
+    TABLE_ENGINES,
+    TABLE_FUNCTIONS,
+    reach,
+)
+from chconform.gate.parse import ExplainNode, Parsed
+from chconform.gate.settings import setting_refusal
+from chconform.sql.source import tokenize
+
+__all__ = ["RUN", "SKIP_ACCESS", "SubText", "Verdict", "decide", "subtexts", "values_rows"]
+
+SKIP_ACCESS = "access control needs a server (users, roles and grants have no storage in the embedded engine)"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str  # run | skip | refuse
+    reason: str = ""
+
+
+RUN = Verdict("run")
+
+
+@dataclass(frozen=True)
+class SubText:
+    """SQL a statement carries as text (a dictionary's QUERY, a WHERE, VALUES rows): parsed and gated too."""
+
+    text: str  # what to parse
+    role: str  # statement | expression | values
+    what: str  # for the reason: "the dictionary's QUERY"
+
+
+def _refuse(reason: str) -> Verdict:
+    return Verdict("refuse", reason)
+
+
+_RUN_TYPES = frozenset({
+    "CreateQuery", "CreateSQLFunctionQuery", "CreateIndexQuery", "AlterQuery", "DropQuery", "DropIndexQuery",
+    "RenameQuery", "InsertQuery", "SelectWithUnionQuery", "SelectIntersectExceptQuery", "SelectQuery", "UseQuery",
+    "OptimizeQuery", "SetQuery", "ExplainQuery", "CheckTableQuery", "DeleteQuery", "UpdateQuery",
+})
+_TYPE_REASONS = {
+    "SystemQuery": "SYSTEM statements control the server, not the schema",
+    "KillQueryQuery": "KILL statements stop other queries, not part of a schema",
+    "BackupQuery": "BACKUP and RESTORE read and write outside the engine",
+    "CreateNamedCollectionQuery": "named collections hold connection details for sources outside the engine",
+    "TransactionControl": "transactions are not part of a schema",
+}
+# Kinds ClickHouse cannot serialise whose EXPLAIN AST holds only names when harmless.
+_NAME_ONLY = ("DropFunctionQuery", "ShowCreate", "Exists", "UndropQuery", "ShowProcesslistQuery")
+_ACCESS_TYPES = ("CreateUserQuery", "CreateRoleQuery", "CreateQuotaQuery", "CreateSettingsProfileQuery",
+                 "CREATE ROW POLICY", "GrantQuery", "SetRoleQuery", "DROP ", "ShowGrantsQuery", "CheckGrantQuery",
+                 "MOVE ", "ShowAccess", "ShowPrivileges")
+_TABLE_POSITION = frozenset({"table_function", "as_table_function"})
+# Scalar functions that reach outside the engine (by lower-cased name).
+_SCALARS = {
+    "file": "file() reads or writes host files",
+    "filesystemavailable": "filesystemAvailable() reads the host's disks",
+    "filesystemcapacity": "filesystemCapacity() reads the host's disks",
+    "filesystemunreserved": "filesystemUnreserved() reads the host's disks",
+    "showcertificate": "showCertificate() reads the host's certificate files",
+    "catboostevaluate": "catboostEvaluate() loads a model file from the host",
+    "getclienthttpheader": "getClientHTTPHeader() reads the caller's request",
+    "addresstoline": "addressToLine() reads the engine's binary", "addresstolinewithinlines": "reads the engine's binary",
+    "addresstosymbol": "addressToSymbol() reads the engine's binary", "demangle": "demangle() is introspection",
+    **{name: f"{name}() calls a model service on the network" for name in (
+        "aigenerate", "aiclassify", "aiextract", "aifilter", "aisimilarity", "aitranslate", "aiembed", "airedact")},
+}
+_OUTSIDE_TABLE_FUNCTIONS = {name.lower(): why for name, why in TABLE_FUNCTIONS.items() if why}
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
+_SOURCE_KEYS = {"host": "literal", "db": "literal", "database": "literal", "table": "literal",
+                "query": "statement", "invalidate_query": "statement", "where": "expression",
+                "update_field": "expression", "update_lag": "literal"}
+_REFUSED_LAYOUTS = {"ssd_cache": "writes a cache file on the host", "complex_key_ssd_cache": "writes a cache file on the host"}
+
+
+def decide(parsed: Parsed, subtrees: Mapping[str, Parsed] | None = None, access_control: bool = False,
+           carried: Sequence[SubText] = ()) -> Verdict:
+    """The verdict on ClickHouse's parse of one statement and of the SQL it carries as text.
+
+    `carried`: text beside the tree (an INSERT's VALUES rows); `subtexts(tree)` names what the tree
+    carries; `subtrees` holds ClickHouse's parse of each of them, by text.
+    """
+    if parsed.tree is None and parsed.explain is None:
+        return _refuse(f"ClickHouse's parser gives no tree, so it does not run: {parsed.error or 'no parse'}")
+    if parsed.explain is not None:
+        return _decide_explain(parsed, parsed.explain, access_control)
+    assert parsed.tree is not None
+    verdict = _decide_tree(parsed.tree, access_control)
+    if verdict is RUN and parsed.markers:
+        verdict = _markers_are_types(parsed.tree, parsed.markers)
+    if verdict is not RUN:
+        return verdict
+    for sub in [*carried, *subtexts(parsed.tree)]:
+        inner = (subtrees or {}).get(sub.text)
+        if inner is None:
+            return _refuse(f"{sub.what} was not parsed, so it does not run")
+        verdict = _decide_sub(sub, inner, access_control)
+        if verdict is not RUN:
+            return verdict
+    return RUN
+
+
+def _decide_sub(sub: SubText, inner: Parsed, access_control: bool) -> Verdict:
+    if inner.tree is None:
+        return _refuse(f"{sub.what} is not SQL ClickHouse parses: {inner.error or 'no tree'}")
+    shape = _shape_error(sub, inner.tree)
+    if shape:
+        return _refuse(f"{sub.what} {shape}")
+    verdict = decide(inner, None, access_control)
+    return verdict if verdict is RUN else _refuse(f"{sub.what} is refused: {verdict.reason}")
+
+
+def _shape_error(sub: SubText, tree: dict[str, Any]) -> str:
+    """A statement must be one SELECT; an expression or VALUES rows must be nothing but the wrapped text."""
+    selects = ((tree.get("list_of_selects") or {}).get("children") or []) if tree.get("type") == "SelectWithUnionQuery" else []
+    if len(selects) != 1 or set(tree) - {"type", "union_mode", "list_of_selects", "is_outfile_append",
+                                         "is_outfile_truncate", "is_into_outfile_with_stdout"}:
+        return "is not a single SELECT"
+    if sub.role == "statement":
+        return ""
+    allowed = {"type", "select", "where"} if sub.role == "expression" else {"type", "select"}
+    if set(selects[0]) - allowed or (sub.role == "expression" and "where" not in selects[0]):
+        return "is not a single expression"
+    return ""
+
+
+def values_rows(data: str) -> SubText:
+    """An INSERT's VALUES rows are expressions the engine evaluates: gated as one SELECT of them."""
+    return SubText(f"SELECT {data.strip().removesuffix(';')}", "values", "the VALUES rows")
+
+
+def subtexts(tree: dict[str, Any]) -> list[SubText]:
+    """SQL a tree carries as text: a CLICKHOUSE dictionary source's QUERY, WHERE and the like."""
+    out: list[SubText] = []
+    for key, node in _nodes(tree):
+        if key == "dictionary" and isinstance(node.get("source"), dict):
+            for name, value in _pairs(node["source"]):
+                role = _SOURCE_KEYS.get(name)
+                if role in ("statement", "expression") and isinstance(value, str):
+                    text = value if role == "statement" else f"SELECT 1 WHERE {value}"
+                    out.append(SubText(text, role, f"the dictionary's {name.upper()}"))
+    return out
+
+
+def _nodes(tree: Any, key: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every dict of the tree with the key it hangs under, iteratively (deep trees are fine)."""
+    stack: list[tuple[str, Any]] = [(key, tree)]
+    while stack:
+        key, node = stack.pop()
+        if isinstance(node, dict):
+            yield key, node
+            stack.extend(node.items())
+        elif isinstance(node, list):
+            stack.extend((key, item) for item in node)
+
+
+def _decide_tree(tree: dict[str, Any], access_control: bool) -> Verdict:
+    kind = str(tree.get("type", ""))
+    if kind not in _RUN_TYPES and not kind.startswith("Show"):
+        reason = _TYPE_REASONS.get(kind) or ("KILL statements stop other queries, not part of a schema"
+                                             if kind.startswith("Kill") else "")
+        return _refuse(reason or f"{kind or 'this statement'} is not a statement schema conformance runs")
+    for key, node in _nodes(tree):
+        verdict = _node(key, node)
+        if verdict is not RUN:
+            return verdict
+    return RUN
+
+
+def _node(key: str, node: dict[str, Any]) -> Verdict:
+    if "out_file" in node:
+        return _refuse("INTO OUTFILE writes a file on the host")
+    if "infile" in node:
+        return _refuse("FROM INFILE reads a file from the host")
+    if node.get("has_attach_from_path") or node.get("attach_from_path"):
+        return _refuse(f"ATTACH … FROM '{node.get('attach_from_path', '')}' moves host files into the engine")
+    if node.get("type") == "QueryParameter" and node.get("param_type") == "Identifier":
+        return _refuse("a query parameter names an object the gate cannot see; write the name")
+    if isinstance(node.get("changes"), list) or isinstance(node.get("default_settings"), list):
+        verdict = _settings(node)
+        if verdict is not RUN:
+            return verdict
+    if node.get("type") == "Function":
+        return _function(key, node)
+    if key == "dictionary":
+        return _dictionary(node)
+    if node.get("type") == "InsertQuery" and isinstance(node.get("table_function"), dict):
+        return RUN  # judged as a table function below (key "table_function")
+    return RUN
+
+
+def _settings(node: dict[str, Any]) -> Verdict:
+    for change in node.get("changes") or []:
+        if isinstance(change, dict):
+            why = setting_refusal(str(change.get("name", "")), change.get("value"))
+            if why:
+                return _refuse(why)
+    return RUN
+
+
+def _function(key: str, node: dict[str, Any]) -> Verdict:
+    name = str(node.get("name", ""))
+    folded = name.lower()
+    kind = node.get("kind")
+    if kind in ("TABLE_ENGINE", "DATABASE_ENGINE"):
+        table = TABLE_ENGINES if kind == "TABLE_ENGINE" else DATABASE_ENGINES
+        why = reach(table, name)
+        if why is None:
+            return _refuse(f"engine {name} is not one ClickHouse lists as classified (chconform.gate.catalog)")
+        if why:
+            return _refuse(f"engine {name} reaches {why}")
+        if name == "EmbeddedRocksDB" and len(_arguments(node)) > 1:
+            return _refuse("EmbeddedRocksDB with a directory argument keeps its data in a host path")
+        return RUN
+    if kind == "BACKUP_NAME":
+        return _refuse("BACKUP and RESTORE read and write outside the engine")
+    if key in _TABLE_POSITION:
+        why = reach(TABLE_FUNCTIONS, name)
+        if why:
+            return _refuse(f"table function {name}() reaches {why}")
+        return RUN  # inside, or no table function at all: a parameterized view
+    if folded in _OUTSIDE_TABLE_FUNCTIONS:
+        return _refuse(f"{name}() reaches {_OUTSIDE_TABLE_FUNCTIONS[folded]}")
+    if folded in _SCALARS:
+        return _refuse(_SCALARS[folded])
+    if folded == "hascolumnintable" and len(_arguments(node)) > 3:
+        return _refuse("hasColumnInTable() with a host connects to another server")
+    return RUN
+
+
+def _arguments(node: dict[str, Any]) -> list[Any]:
+    return list((node.get("arguments") or {}).get("children") or [])
+
+
+def _pairs(source: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(key, literal value or the node itself) of a dictionary source's elements."""
+    for pair in (source.get("elements") or {}).get("children") or []:
+        if not isinstance(pair, dict):
+            continue
+        second = pair.get("second")
+        value: Any = second
+        if isinstance(second, dict) and second.get("type") == "Literal":
+            value = (second.get("value") or {}).get("value")
+        yield str(pair.get("first", "")).lower(), value
+
+
+def _dictionary(node: dict[str, Any]) -> Verdict:
+    layout = str((node.get("layout") or {}).get("layout_type", "")).lower()
+    if layout in _REFUSED_LAYOUTS:
+        return _refuse(f"a dictionary with layout {layout.upper()} {_REFUSED_LAYOUTS[layout]}")
+    source = node.get("source")
+    if not isinstance(source, dict):
+        return RUN
+    name = str(source.get("name", "")).lower()
+    why = DICTIONARY_SOURCES.get(name)
+    if why is None or why:
+        return _refuse(f"a dictionary with a {name.upper()} source reaches {why or 'outside the engine'} "
+                       "(allowed: CLICKHOUSE on this server, NULL)")
+    if name == "null":
+        return RUN if not list(_pairs(source)) else _refuse("a NULL dictionary source takes no arguments")
+    for key, value in _pairs(source):
+        role = _SOURCE_KEYS.get(key)
+        if role is None:
+            return _refuse(f"a CLICKHOUSE dictionary source with {key.upper()} may reach another server or user "
+                           "(allowed: HOST on this server, DB, TABLE, QUERY, WHERE, INVALIDATE_QUERY, UPDATE_FIELD, "
+                           "UPDATE_LAG)")
+        if isinstance(value, dict):
+            return _refuse(f"the dictionary's {key.upper()} is an expression; write it as a literal")
+        if key == "host" and str(value).lower() not in _LOCAL_HOSTS:
+            return _refuse(f"a dictionary with a CLICKHOUSE source on HOST '{value}' reaches another server")
+    return RUN
+
+
+def _markers_are_types(tree: dict[str, Any], markers: tuple[str, ...]) -> Verdict:
+    """Every lifted JSON(...) must come back as a data type, once, and nowhere else: its arguments were type arguments."""
+    as_types = [node.get("name") for _, node in _nodes(tree) if node.get("type") == "DataType"]
+    dumped = json.dumps(tree)
+    for marker in markers:
+        if as_types.count(marker) != 1 or dumped.count(marker) != 1:
+            return _refuse("a JSON(...) that is not a column type stands where ClickHouse cannot serialise the tree")
+    return RUN
+
+
+def _decide_explain(parsed: Parsed, root: ExplainNode, access_control: bool) -> Verdict:
+    """Kinds ClickHouse parses but cannot serialise, judged on EXPLAIN AST (and, for access, its canonical text)."""
+    kind = parsed.kind
+    if kind.startswith(_ACCESS_TYPES):
+        if not access_control:
+            return Verdict("skip", SKIP_ACCESS)
+        try:
+            words = {t.upper for t in tokenize(parsed.canonical)} if parsed.canonical else {"?"}
+        except SourceError:
+            words = {"?"}
+        if words & {"SETTINGS", "PROFILE", "USING", "CHECK", "?"} or _explain_nodes(root, skip_root=True):
+            return _refuse(f"{kind} with settings, a profile or a row filter: ClickHouse cannot serialise it for "
+                           "the gate, so only names, privileges and passwords are allowed")
+        return RUN
+    if kind.startswith(_NAME_ONLY):
+        extra = [n for n in _explain_nodes(root, skip_root=True) if n.kind != "Identifier"]
+        if extra:
+            what = {"Literal": "INTO OUTFILE or a literal", "Set": "SETTINGS"}.get(extra[0].kind, extra[0].kind)
+            return _refuse(f"{kind} with {what}: only names are allowed where ClickHouse cannot serialise the tree")
+        return RUN
+    return _refuse(_TYPE_REASONS.get(kind) or f"{kind} is not a statement schema conformance runs")
+
+
+def _explain_nodes(root: ExplainNode, skip_root: bool = False) -> list[ExplainNode]:
+    out: list[ExplainNode] = []
+    stack = list(root.children) if skip_root else [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node.children)
+    return out
