@@ -5,8 +5,10 @@ from dataclasses import replace
 from chconform.model import Column, Index, Snapshot, Table
 from chconform.schema.compare import compare, compare_tables
 
-COLS = (Column("id", 1, "String"), Column("city", 2, "LowCardinality(String)"), Column("n", 3, "UInt32", "DEFAULT", "0"))
-T = Table("zakaz", "t", "table", "ReplacingMergeTree(_ver)", "tuple()", "id", "id", settings="index_granularity = 8192", columns=COLS)
+COLS = (Column("id", 1, "String"), Column("city", 2, "LowCardinality(String)"),
+        Column("n", 3, "UInt32", "DEFAULT", "0"))
+T = Table("zakaz", "t", "table", "ReplacingMergeTree(_ver)", "tuple()", "id", "id",
+          settings="index_granularity = 8192", columns=COLS)
 
 
 def aspects(a: Table, b: Table) -> list[tuple[str, str | None]]:
@@ -27,7 +29,8 @@ def test_each_aspect_is_reported() -> None:
 
 
 def test_column_differences() -> None:
-    cols = (COLS[0], replace(COLS[1], type="String"), replace(COLS[2], default_expression="1", comment="c", codec="CODEC(ZSTD(1))"))
+    changed = replace(COLS[2], default_expression="1", comment="c", codec="CODEC(ZSTD(1))")
+    cols = (COLS[0], replace(COLS[1], type="String"), changed)
     assert aspects(T, replace(T, columns=cols)) == [
         ("column_type", "city"), ("column_default", "n"), ("column_comment", "n"), ("column_codec", "n")]
 
@@ -39,7 +42,8 @@ def test_missing_extra_and_order() -> None:
 
 def test_view_columns_are_labelled_as_such() -> None:
     view = replace(T, kind="view", engine="View", view_query="SELECT 1")
-    assert aspects(view, replace(view, columns=(COLS[0], replace(COLS[1], type="String"), COLS[2]))) == [("view_columns", "city")]
+    retyped = replace(view, columns=(COLS[0], replace(COLS[1], type="String"), COLS[2]))
+    assert aspects(view, retyped) == [("view_columns", "city")]
 
 
 def test_compare_snapshots_only_shared_tables_by_default() -> None:
@@ -91,3 +95,10 @@ def test_functions_are_compared_by_name() -> None:
         ("f", "function")]
     drift = compare(Snapshot(functions=(f1, g)), Snapshot(functions=(f1, replace(g, name="h"))), missing=True)
     assert [(d.object, d.aspect) for d in drift] == [("g", "missing_function"), ("h", "extra_function")]
+
+
+def test_a_dictionary_whose_key_moves_reports_the_key_not_the_order() -> None:
+    d = replace(T, kind="dictionary", primary_key="id")
+    moved = replace(d, primary_key="city", columns=(COLS[1], COLS[0], COLS[2]))
+    assert aspects(d, moved) == [("primary_key", None)]
+    assert aspects(d, replace(d, columns=(COLS[1], COLS[0], COLS[2]))) == [("column_order", None)]

@@ -26,14 +26,16 @@ def test_split_ignores_keywords_inside_strings_and_parentheses() -> None:
 
 def _table(name: str, engine: str, **kw: str) -> dict[str, str]:
     row = {"database": "z", "name": name, "engine": engine, "engine_full": "", "partition_key": "", "sorting_key": "",
-               "primary_key": "", "sampling_key": "", "as_select": "", "comment": "", "uuid": "u-" + name, "create_table_query": ""}
+           "primary_key": "", "sampling_key": "", "as_select": "", "comment": "", "uuid": "u-" + name,
+           "create_table_query": ""}
     row.update(kw)
     return row
 
 
 def test_materialized_view_takes_its_inner_table_engine_and_hides_the_inner_table() -> None:
     tables = [
-        _table(".inner_id.u-mv", "ReplacingMergeTree", engine_full="ReplacingMergeTree(v) ORDER BY a SETTINGS index_granularity = 8192",
+        _table(".inner_id.u-mv", "ReplacingMergeTree",
+               engine_full="ReplacingMergeTree(v) ORDER BY a SETTINGS index_granularity = 8192",
                sorting_key="a", primary_key="a"),
         _table("mv", "MaterializedView", as_select="SELECT a, v FROM z.s"),
     ]
@@ -41,13 +43,16 @@ def test_materialized_view_takes_its_inner_table_engine_and_hides_the_inner_tabl
     assert snap.names == ["z.mv"]
     mv = snap.table("z.mv")
     assert mv is not None
-    assert (mv.kind, mv.engine, mv.sorting_key, mv.view_query) == ("materialized_view", "ReplacingMergeTree(v)", "a", "SELECT a, v FROM z.s")
+    assert (mv.kind, mv.engine, mv.sorting_key, mv.view_query) == (
+        "materialized_view", "ReplacingMergeTree(v)", "a", "SELECT a, v FROM z.s")
 
 
 def test_uuids_do_not_make_snapshots_differ() -> None:
     inner = {"engine_full": "Memory"}
-    a = build_snapshot([], [_table(".inner_id.u1", "Memory", **inner), _table("mv", "MaterializedView", uuid="u1")], [], [])
-    b = build_snapshot([], [_table(".inner_id.u2", "Memory", **inner), _table("mv", "MaterializedView", uuid="u2")], [], [])
+    a = build_snapshot([], [_table(".inner_id.u1", "Memory", **inner), _table("mv", "MaterializedView", uuid="u1")],
+                       [], [])
+    b = build_snapshot([], [_table(".inner_id.u2", "Memory", **inner), _table("mv", "MaterializedView", uuid="u2")],
+                       [], [])
     assert a == b
 
 
@@ -149,9 +154,11 @@ def test_snapshot_takes_the_text_aspects_and_the_inner_tables_indices() -> None:
             "CREATE DICTIONARY z.d (`id` UInt64, `p` UInt64 DEFAULT 0 HIERARCHICAL) PRIMARY KEY (id) "
             "SOURCE(CLICKHOUSE(DB 'z' TABLE 's')) LIFETIME(MIN 0 MAX 300) LAYOUT(HASHED()) COMMENT 'dc'")),
     ]
-    columns = [{"database": "z", "table": t, "name": n, "position": i, "type": "UInt64", "default_kind": "", "default_expression": "",
-                    "comment": "", "compression_codec": ""} for t, n, i in [("t", "v", 2), ("d", "id", 1), ("d", "p", 2)]]
-    indices = [{"database": "z", "table": ".inner_id.u-mv", "name": "i", "type_full": "minmax", "expr": "id", "granularity": 1}]
+    columns = [{"database": "z", "table": t, "name": n, "position": i, "type": "UInt64", "default_kind": "",
+                "default_expression": "", "comment": "", "compression_codec": ""}
+               for t, n, i in [("t", "v", 2), ("d", "id", 1), ("d", "p", 2)]]
+    indices = [{"database": "z", "table": ".inner_id.u-mv", "name": "i", "type_full": "minmax", "expr": "id",
+                "granularity": 1}]
     functions = [{"name": "f", "create_query": "CREATE FUNCTION f AS x -> (x + 1)"}]
     snap = build_snapshot([{"name": "z"}], tables, columns, indices, functions)
     t, mv, d = snap.table("z.t"), snap.table("z.mv"), snap.table("z.d")

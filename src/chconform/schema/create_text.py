@@ -110,14 +110,23 @@ def split_clauses(text: str, words: tuple[str, ...], first: str = "") -> list[tu
     for i, ch, depth in outside_quotes(text):
         if i < resume or depth != 0 or ch != " ":
             continue
-        word = next((w for w in words if text.startswith(w, i + 1) and text[i + 1 + len(w):i + 2 + len(w)] in ("", " ", "(")),
-                    None)
+        word = next((w for w in words if text.startswith(w, i + 1) and _ends_word(text, i + 1 + len(w))), None)
         if word:
             out.append((key, text[start:i].strip()))
             key, start = word, i + 1 + len(word)
             resume = start
     out.append((key, text[start:].strip()))
     return [(k, v) for k, v in out if k or v]
+
+
+def _ends_word(text: str, at: int) -> bool:
+    """A keyword ends at `at`: the text ends there, or a space or `(` follows."""
+    return text[at : at + 1] in ("", " ", "(")
+
+
+def _at_query(text: str) -> int:
+    """Offset of the top-level ` AS ` that starts a view's query (the end if none)."""
+    return next((i for i, _, depth in outside_quotes(text) if depth == 0 and text.startswith(" AS ", i)), len(text))
 
 
 def _read_name(text: str, i: int) -> int:
@@ -196,7 +205,7 @@ def parse_create(text: str) -> CreateText:
     found = _elements(text, after_name)
     if found is None:
         pre, inside, tail = text[after_name:], "", ""
-        at = next((i for i, ch, depth in outside_quotes(pre) if depth == 0 and pre.startswith(" AS ", i)), len(pre))
+        at = _at_query(pre)
         pre, tail = pre[:at], pre[at:]
     else:
         inside, open_at, close_at = found
@@ -225,8 +234,7 @@ def parse_create(text: str) -> CreateText:
             columns[name] = col
             if leftover:
                 rest.append(f"`{name}` {leftover}")
-    query_at = next((i for i, ch, depth in outside_quotes(tail) if depth == 0 and tail.startswith(" AS ", i)), len(tail))
-    clauses = split_clauses(tail[:query_at], _TAIL_WORDS)
+    clauses = split_clauses(tail[: _at_query(tail)], _TAIL_WORDS)
     rest.extend(f"{k} {v}".strip() for k, v in clauses if k not in _TAIL_MODELLED)
     return CreateText(
         kind=kind,

@@ -40,12 +40,15 @@ def _column_aspects(c: ColumnSpec) -> list[tuple[str, object, str]]:
         ("column_comment", c.comment, c.comment),
         ("column_codec", c.codec, c.codec.text),
         ("column_ttl", c.ttl, c.ttl.text),
+        ("column_statistics", c.statistics, c.statistics.text),
     ]
 
 
 def compare_definitions(want: Definition, got: Definition) -> list[Difference]:
     """Every aspect in which `got` differs from `want`, named as the live check names it."""
     name = want.object
+    if want.kind == "function" or got.kind == "function":  # a SQL function: its whole text, as the live check
+        return [] if want.body == got.body else [Difference(name, "function", want.body.text, got.body.text)]
     out = [Difference(name, aspect, a_shown, b_shown)
            for (aspect, a, a_shown), (_, b, b_shown) in zip(_table_aspects(want), _table_aspects(got)) if a != b]
     is_view = want.kind in ("view", "materialized_view")

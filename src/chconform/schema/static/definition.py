@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 CHECK = "static"
-CREATE_KINDS = ("create_table", "create_view", "create_materialized_view", "create_dictionary")
+CREATE_KINDS = ("create_table", "create_view", "create_materialized_view", "create_dictionary", "create_function")
 
 # Clause words of CREATE (after the column list), each one or two words.
 _CLAUSES = {
@@ -72,6 +72,7 @@ class ColumnSpec:
     comment: str = ""
     codec: Canon = EMPTY
     ttl: Canon = EMPTY
+    statistics: Canon = EMPTY
 
     @property
     def default_text(self) -> str:
@@ -86,7 +87,7 @@ class Definition:
     """What one CREATE statement builds, in canonical form; `source`/`line` say where."""
 
     object: str
-    kind: str  # table | view | materialized_view | dictionary
+    kind: str  # table | view | materialized_view | dictionary | function
     columns: tuple[ColumnSpec, ...] = ()
     engine: Canon = EMPTY
     partition_key: tuple[Canon, ...] | None = None
@@ -116,7 +117,7 @@ class Definition:
 
 def _kind_of(stmt_kind: str) -> str:
     return {"create_table": "table", "create_view": "view", "create_materialized_view": "materialized_view",
-            "create_dictionary": "dictionary"}[stmt_kind]
+            "create_dictionary": "dictionary", "create_function": "function"}[stmt_kind]
 
 
 def parse_definition(stmt: Statement, source: str = "") -> Definition:
@@ -138,6 +139,8 @@ def _definition(text: str, kind: str, target: str | None, span: tuple[int, int] 
     if i + 1 < len(tokens) and _is(tokens[i], "ON") and _is(tokens[i + 1], "CLUSTER"):
         i += 3
     rest = tokens[i:]
+    if base.kind == "function":  # SQL functions are global: named without a database, as the engine names them
+        return replace(base, object=(stmt.target or "?").split(".", 1)[-1], body=canon(rest))
     if base.kind == "dictionary":
         return replace(base, body=canon(rest))
     columns: list[Token] = []
@@ -289,7 +292,7 @@ def _column(entry: list[Token]) -> ColumnSpec:
         i = match[i] + 1 if match[i] > i else i + 1
     type_tokens = entry[1:i]
     nullable = False
-    kind, default, comment, codec, ttl = "", EMPTY, "", EMPTY, EMPTY
+    kind, default, comment, codec, ttl, statistics = "", EMPTY, "", EMPTY, EMPTY, EMPTY
     while i < len(entry):
         word = entry[i].text.upper() if entry[i].kind == "word" else ""
         if word == "NULL":
@@ -308,6 +311,8 @@ def _column(entry: list[Token]) -> ColumnSpec:
             close = match[i + 1]
             if word == "CODEC":
                 codec = canon(entry[i : close + 1])
+            elif word == "STATISTICS":
+                statistics = canon(entry[i + 1 : close + 1])
             i = close + 1
         elif word == "TTL":
             j = i + 1
@@ -321,7 +326,7 @@ def _column(entry: list[Token]) -> ColumnSpec:
         type_text = canonical_type(canon(type_tokens).text)
         if nullable and not type_text.startswith("Nullable("):
             type_text = f"Nullable({type_text})"
-    return ColumnSpec(name, type_text, kind, default, comment, codec, ttl)
+    return ColumnSpec(name, type_text, kind, default, comment, codec, ttl, statistics)
 
 
 def column_types(stmt: Statement) -> list[tuple[str, int, int]]:

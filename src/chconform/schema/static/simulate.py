@@ -94,6 +94,8 @@ def _apply(stmt: Statement, definition: Definition | None, state: _State, round_
         _create(stmt, definition, state, round_no, source, findings, notes)
     elif kind == "drop_table" and target:
         state.objects.pop(target, None)
+    elif kind == "drop_other" and (function := _dropped_function(stmt)):
+        state.objects.pop(function, None)
     elif kind == "drop_database" and target:
         name = target.split(".", 1)[-1]
         state.databases.discard(name)
@@ -104,6 +106,16 @@ def _apply(stmt: Statement, definition: Definition | None, state: _State, round_
             why = f"{stmt.first_line[:60]!r} at line {stmt.line} changes it; only the engine applies that"
             state.objects[name] = replace(state.objects[name], altered=why)
             notes.setdefault((name, stmt.line, why), Note(name, source, stmt.line, why))
+
+
+def _dropped_function(stmt: Statement) -> str | None:
+    """The function a `DROP FUNCTION [IF EXISTS] name` drops (functions are named without a database)."""
+    toks = _code(tokenize(stmt.text))
+    words = [t.text.upper() for t in toks[:4]]
+    if words[:2] != ["DROP", "FUNCTION"]:
+        return None
+    at = 4 if words[2:4] == ["IF", "EXISTS"] else 2
+    return toks[at].value if at < len(toks) else None
 
 
 def _names_in(stmt: Statement, database: str) -> set[str]:
@@ -122,9 +134,9 @@ def _names_in(stmt: Statement, database: str) -> set[str]:
 
 def _create(stmt: Statement, d: Definition, state: _State, round_no: int, source: str,
             findings: list[Difference], notes: dict[tuple[str, int, str], Note]) -> None:
-    target = stmt.target or d.object
+    target = d.object if d.kind == "function" else stmt.target or d.object
     database = target.split(".", 1)[0]
-    if database not in state.databases:
+    if d.kind != "function" and database not in state.databases:
         _error(findings, round_no, stmt, source, "unknown_database", f"database {database} created first",
                f"database {database} does not exist (UNKNOWN_DATABASE)")
         return
