@@ -215,3 +215,39 @@ def test_known_settings_are_probed_for_a_hand_filled_cache(fake_python: Path, tm
     monkeypatch.setattr(releases.sys, "executable", str(fake_python))
     assert known_settings(str(tmp_path)) == frozenset({"max_memory_usage", "readonly"})
     assert (tmp_path / releases.SETTINGS_FILE).read_text().split() == ["max_memory_usage", "readonly"]
+
+
+def _config(tmp_path: Path, engine_line: str) -> Path:
+    (tmp_path / "canon.sql").write_text("CREATE TABLE t (a Int8) ENGINE = Log;\n")
+    file = tmp_path / "chconform.toml"
+    file.write_text(f'canonical = "canon.sql"\n{engine_line}\n[[source]]\npath = "canon.sql"\n')
+    return file
+
+
+def test_config_engine_chooses_the_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chconform.config import load_config
+
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    assert load_config(_config(tmp_path, 'engine = "24.8"')).engines == ("24.8",)
+    assert load_config(_config(tmp_path, 'engine = ["24.8", "26.9", "24.8"]')).engines == ("24.8", "26.9")
+    assert load_config(_config(tmp_path, "")).engines == ()
+    monkeypatch.setenv("CHCONFORM_ENGINE", "25.8, 26.9")
+    assert load_config(_config(tmp_path, 'engine = "24.8"')).engines == ("25.8", "26.9")
+
+
+def test_config_with_an_unknown_release_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chconform.config import load_config
+
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        load_config(_config(tmp_path, 'engine = "22.3"'))
+    assert "\n" not in str(caught.value) and "chconform.toml: engine: unknown ClickHouse release '22.3'" in str(caught.value)
+    with pytest.raises(ConfigError, match="engine must be a ClickHouse release"):
+        load_config(_config(tmp_path, "engine = 24.8"))
+
+
+def test_this_repository_runs_on_productions_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chconform.config import load_config
+
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    assert load_config(Path(__file__).resolve().parents[2] / "pyproject.toml").engines == ("24.8",)

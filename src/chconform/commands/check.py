@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from chconform.commands._common import (
     CI_FORMATS,
@@ -20,12 +20,21 @@ from chconform.commands._common import (
 )
 
 
+from chconform.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chconform.config import Config
+
+
 def _check_args(p: argparse.ArgumentParser) -> None:
     common_options(p)
     p.add_argument("--backend", choices=("embedded", "docker"), help="engine (default: config, CHCONFORM_BACKEND, embedded)")
     p.add_argument("--reuse", action="store_true", default=None,
                    help="docker: one container per process, reset between sources (or CHCONFORM_DOCKER_REUSE=1)")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2, help="sources checked in parallel")
+    p.add_argument("--engine", action="append", metavar="RELEASE",
+                   help="embedded ClickHouse release, e.g. 24.8 (repeatable: a matrix of releases side by side; "
+                        "default: config `engine`, CHCONFORM_ENGINE, the newest)")
     p.add_argument("--source", action="append", help="check only this source (repeatable); the canon is always built")
     p.add_argument("--all", dest="all_rows", action="store_true", default=None,
                    help="show every table in the matrix (default: every row when small, else the rows that differ)")
@@ -43,8 +52,11 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.source:
         for path in args.source:
             config.source(path)
+    engines = _engines(args, config)
+    if len(engines) > 1:
+        return _check_matrix(args, config, engines, out)
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
-                          root=config.root, reuse=args.reuse)
+                          root=config.root, reuse=args.reuse, **({"engine": engines[0]} if engines else {}))
     total = len(args.source or config.sources) + (1 if args.source and config.canonical not in args.source else 0)
     try:
         result = run_check(config, backend, jobs=args.jobs, only=args.source,
@@ -64,3 +76,31 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            display=display)
     emit(args, text, out)
     return EXIT_OK if result.ok else EXIT_FOUND
+
+
+def _engines(args: argparse.Namespace, config: Config) -> tuple[str, ...]:
+    """The releases to run: --engine, else config (or CHCONFORM_ENGINE); none for a backend with its own image."""
+    from chconform.engines.releases import resolve_engines
+
+    if (args.backend or config.backend) != "embedded":
+        if args.engine:
+            raise ConfigError("--engine picks an embedded ClickHouse release; the docker backend runs the image "
+                              "in config `image`")
+        return ()
+    return tuple(r.name for r in resolve_engines(args.engine, config.engines))
+
+
+def _check_matrix(args: argparse.Namespace, config: Config, engines: tuple[str, ...], out: TextIO) -> int:
+    """One check per release, each release's verdict side by side and the statements whose outcome differs."""
+    from chconform.checks.matrix import run_matrix
+    from chconform.engines import get_backend
+    from chconform.reports.matrix import render_matrix_json, render_matrix_markdown, render_matrix_text
+
+    renderers = {"text": render_matrix_text, "json": render_matrix_json, "markdown": render_matrix_markdown}
+    if args.format not in renderers:
+        raise ConfigError(f"--format {args.format} reports one release; with several --engine use text, json or "
+                          "markdown, or run once per release")
+    matrix = run_matrix(config, engines, lambda release: get_backend("embedded", timeout_s=config.timeout_s,
+                                                                     engine=release), jobs=args.jobs, only=args.source)
+    emit(args, renderers[args.format](matrix), out)
+    return EXIT_OK if matrix.ok else EXIT_FOUND

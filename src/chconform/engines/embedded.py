@@ -759,7 +759,7 @@ class EmbeddedBackend:
         self.timeout_s = float(timeout_s)
         self.server = server  # clusters, macros, pools and [settings] of the user's servers (server_defaults.py)
         self.scratch_root = scratch_root
-        self.sessions_per_worker = max(1, int(sessions_per_worker))
+        self.sessions_per_worker = max(1, int(sessions_per_worker)) if self.release.reuse_sessions else 1
         self.spares = max(0, int(spares))
         self._version = ""
         self._sandbox = ""
