@@ -118,7 +118,7 @@ FAULTS: dict[str, tuple[str, str, dict[str, Callable[[Worker], None]], str, dict
                       {"inject:freeze": kill_with(signal.SIGSTOP)}, "TIMEOUT", {"timeout_s": 3}),
     "query_past_timeout": ("a query running past timeout_s: stopped by the engine's own limit, set below the wall clock",
                            "SELECT sleepEachRow(0.5) FROM numbers(100) SETTINGS max_block_size = 1;",
-                           {}, "TIMEOUT_EXCEEDED", {"timeout_s": 3}),
+                           {}, "TIMEOUT_EXCEEDED", {"timeout_s": 6}),  # engine limit 3 s, wall clock 6 s
     "system_shutdown": ("SYSTEM SHUTDOWN in a source: refused, never reaches the engine",
                         "SYSTEM SHUTDOWN;", {}, "REFUSED", {}),
     "system_shutdown_unguarded": ("SYSTEM SHUTDOWN reaching an engine with every layer off: it exits, one source lost",
@@ -132,7 +132,18 @@ FAULTS: dict[str, tuple[str, str, dict[str, Callable[[Worker], None]], str, dict
                       {}, "MEMORY_LIMIT_EXCEEDED", {"hardening": Hardening(memory_bytes=512 << 20)}),
 }
 
-FAULT_CASES = [*FAULTS, "ctrl_c"]  # every row of the "fault" section of docs/RELIABILITY.md
+CTRL_C = "Ctrl-C during `chconform check` with two sources running"
+PARENT_KILLED = "the process that started the workers is killed with SIGKILL (no cleanup runs in it)"
+STALE = "worker directories left by a process killed with SIGKILL, found at the next start"
+FAULT_CASES = [*FAULTS, "ctrl_c", "parent_killed", "stale_directories"]  # the "fault" rows of docs/RELIABILITY.md
+
+
+def reliability_rows() -> dict[tuple[str, str], str]:
+    """The rows of docs/RELIABILITY.md these tests observe (tests/reliability.py)."""
+    rows = {("fault", name): FAULTS[name][0] for name in FAULTS}
+    rows.update({("fault", "ctrl_c"): CTRL_C, ("fault", "parent_killed"): PARENT_KILLED,
+                 ("fault", "stale_directories"): STALE})
+    return rows
 
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
@@ -190,7 +201,7 @@ def test_ctrl_c_leaves_no_worker_and_no_temporary_directory(tmp_path: Path) -> N
     assert "Traceback" not in out + err
     assert _workers_under(scratch) == []
     assert sorted(p.name for p in scratch.iterdir()) == []
-    record("fault", "ctrl_c", "Ctrl-C during `chconform check` with two sources running",
+    record("fault", "ctrl_c", CTRL_C,
            "exit 130: chconform: interrupted; no worker process and no temporary directory left", FAULT_CASES)
 
 
@@ -199,3 +210,93 @@ def select_wait(seconds: float) -> None:
     import select
 
     select.select([], [], [], seconds)
+
+
+# A parent that starts a backend with `die_with_parent` as given, opens an instance busy with a slow query
+# (from a pool thread that then ends: the signal must follow the process, not that thread), says its
+# worker's pid and its directory, and waits to be killed.
+_PARENT = """
+import sys, threading
+from concurrent.futures import ThreadPoolExecutor
+from chconform.engines.embedded import EmbeddedBackend, Hardening
+backend = EmbeddedBackend(prestart=False, scratch_root=sys.argv[1], hardening=Hardening(die_with_parent=sys.argv[2] == "1"))
+with ThreadPoolExecutor(1) as pool:
+    instance = pool.submit(backend.instance).result()
+worker = instance.worker
+worker._send({"sql": "SELECT sleepEachRow(1) FROM numbers(600) SETTINGS max_block_size = 1", "fmt": "Null"}, "busy")
+print(worker.proc.pid, worker.workdir, flush=True)
+threading.Event().wait()
+"""
+
+
+def _start_parent(scratch: Path, die_with_parent: bool) -> tuple[subprocess.Popen[str], int, Path]:
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(scratch), "1" if die_with_parent else "0"],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert parent.stdout is not None
+    pid_text, workdir = parent.stdout.readline().split()
+    return parent, int(pid_text), Path(workdir)
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    """Whether the process ends within a generous bound (polled; nothing is asserted after a fixed delay)."""
+    import time
+
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        select_wait(0.05)
+    return False
+
+
+def test_workers_die_with_the_process_that_started_them(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    parent, worker, workdir = _start_parent(scratch, die_with_parent=True)
+    assert workdir.parent == scratch and _workers_under(scratch) == [worker]
+    parent.kill()
+    parent.wait()
+    assert _gone_within(worker, 60), "the worker outlived its parent"
+    record("fault", "parent_killed", PARENT_KILLED, "its busy worker is killed with it (PR_SET_PDEATHSIG)",
+           FAULT_CASES)
+
+
+def test_without_the_parent_death_signal_a_worker_outlives_its_parent(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    parent, worker, _ = _start_parent(scratch, die_with_parent=False)
+    try:
+        parent.kill()
+        parent.wait()
+        assert not _gone_within(worker, 3), "the worker died with its parent even without the signal"
+    finally:
+        for pid in _workers_under(scratch):
+            os.killpg(pid, signal.SIGKILL)  # ours: its own session, started above
+
+
+def test_stale_worker_directories_are_removed_at_the_next_start(tmp_path: Path) -> None:
+    from chconform.engines import embedded
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    parent, worker, workdir = _start_parent(scratch, die_with_parent=True)
+    parent.kill()
+    parent.wait()
+    assert _gone_within(worker, 60)
+    assert workdir.is_dir(), "a SIGKILLed parent cleans nothing up: its worker's directory stays"
+    foreign = scratch / "chconform-not-a-worker"  # no owner file: never touched
+    foreign.mkdir()
+    alive = scratch / "chconform-alive"  # owned by this (living) process: kept
+    alive.mkdir()
+    (alive / "owner").write_text(f"{os.getpid()} {embedded._started(os.getpid())}\n")
+    embedded._SWEPT.discard(os.path.realpath(scratch))
+    backend = EmbeddedBackend(prestart=False, scratch_root=str(scratch))
+    backend.close()
+    assert not workdir.exists()
+    assert foreign.is_dir() and alive.is_dir()
+    record("fault", "stale_directories", STALE,
+           "removed when the next backend starts; directories of living processes and others' untouched", FAULT_CASES)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from chconform.engines.embedded import EmbeddedBackend, Hardening
+from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance, Hardening, limit_settings
 from chconform.cli import run
 from chconform.config import load_config
 from chconform.errors import EngineError
@@ -76,6 +76,8 @@ ATTACKS: dict[str, tuple[str, list[str]]] = {
                          ["CREATE DATABASE IF NOT EXISTS z",
                           "ATTACH TABLE z.moved FROM '{victim}' (s String) ENGINE = MergeTree ORDER BY s",
                           "ATTACH TABLE z.here FROM '.' (s String) ENGINE = MergeTree ORDER BY s"]),
+    "read_parent_environ": ("read the parent's environment (its secrets) through /proc",
+                            ["SELECT file('/proc/{ppid}/environ') AS e"]),
     "python_variable": ("read a Python variable of the caller with Python()",
                         ["SELECT * FROM Python(chconform_caller_secret)"]),
     "hang_sleep": ("hang with sleepEachRow", ["SELECT sleepEachRow(0.5) FROM numbers(1000) SETTINGS max_block_size = 1"]),
@@ -86,16 +88,28 @@ ATTACKS: dict[str, tuple[str, list[str]]] = {
     "kill_query": ("stop other queries with KILL", ["KILL QUERY WHERE 1"]),
 }
 
+# Every switch off: the gate, privileges, constraints, Landlock, and the worker's dropping of statement
+# results (so a probe sees what an escape read), its verdict session (not at stake here).
+_OFF = dict(gate=False, privileges=False, constraints=False, landlock=False, drop_results=False,
+            verdict_session=False)
+
+
+def _only(**on: bool) -> Hardening:
+    return Hardening(**{**_OFF, **on})
+
+
 LAYERS = {
     "all": Hardening(),
-    "none": Hardening(gate=False, privileges=False, constraints=False, landlock=False),
-    "gate": Hardening(gate=True, privileges=False, constraints=False, landlock=False),
-    "privileges": Hardening(gate=False, privileges=True, constraints=False, landlock=False),
-    "constraints": Hardening(gate=False, privileges=False, constraints=True, landlock=False),
-    "landlock": Hardening(gate=False, privileges=False, constraints=False, landlock=True),
-    "process": Hardening(gate=False, privileges=False, constraints=False, landlock=False),
+    "none": _only(),
+    "gate": _only(gate=True),
+    "privileges": _only(privileges=True),
+    "constraints": _only(constraints=True),
+    "landlock": _only(landlock=True),
+    "landlock_all_proc": _only(landlock=True, narrow_proc=False),  # Landlock as before issue 11: all of /proc
+    "results": _only(drop_results=True),
+    "process": _only(),
 }
-TIMEOUT_S = 3.0  # the engine's max_execution_time, and the wall clock (twice that) per statement
+TIMEOUT_S = 3.0  # the wall clock per statement is twice that; the engine's own limit is 1 s (3 s of margin)
 # With every layer on, the gate refuses all but these, which the engine itself contains:
 FULLY_HARDENED = {"hang_sleep": "TIMEOUT_EXCEEDED", "hang_numbers": "TIMEOUT_EXCEEDED",  # max_execution_time
                   "lift_timeout": "SETTING_CONSTRAINT_VIOLATION",  # <max> constraint
@@ -113,8 +127,9 @@ STOPS: dict[str, dict[str, str]] = {
                  "read_etc_hostname": "Permission denied", "read_engine_file": "Permission denied",
                  "read_in_values": "Permission denied", "read_template_setting": "Permission denied",
                  "write_insert_function": "Permission denied", "write_outfile": "Permission denied",
-                 "write_disk_setting": "", "exec_dictionary": "CHILD_WAS_NOT_EXITED_NORMALLY",
-                 "network_url": "", "network_http_dictionary": "", "network_remote": "Permission denied"},
+                 "write_disk_setting": "BAD_ARGUMENTS", "exec_dictionary": "CHILD_WAS_NOT_EXITED_NORMALLY",
+                 "network_url": "TIMEOUT", "network_http_dictionary": "TIMEOUT", "network_remote": "Permission denied",
+                 "read_parent_environ": "Permission denied"},
     # own process, own directories, wall clock: contained with every other layer off
     "process": {"python_variable": "PY_OBJECT_NOT_FOUND", "read_overlay": "UNKNOWN_TABLE",
                 "attach_from_path": "PATH_ACCESS_DENIED", "hang_numbers": "TIMEOUT", "system_shutdown": "ENGINE_CRASHED"},
@@ -122,7 +137,21 @@ STOPS: dict[str, dict[str, str]] = {
 # With every layer off these do leave evidence: the probes can see an escape.
 ESCAPES = ["read_file_table", "read_file_scalar", "read_engine_file", "read_in_values", "read_template_setting",
            "write_insert_function", "write_outfile", "write_disk_setting", "exec_dictionary", "network_url",
-           "network_remote", "lift_timeout"]
+           "network_remote", "lift_timeout", "read_parent_environ"]
+# Landlock as it was (all of /proc readable) lets the parent's environment through: narrowing /proc stops it.
+ESCAPES_WITH_ALL_PROC = ["read_parent_environ"]
+# Reads that reach the parent only as a statement's result: the worker drops results, so nothing arrives.
+READS = ["read_file_table", "read_file_scalar", "read_engine_file", "read_in_values", "read_parent_environ"]
+
+
+def _parent_env() -> str:
+    """One entry of this process's environment as the kernel shows it in /proc (what an escape would read)."""
+    entries = [e for e in Path("/proc/self/environ").read_bytes().split(b"\0") if len(e) >= 8 and b'"' not in e
+               and b"\\" not in e]
+    return max(entries, key=len).decode(errors="replace") if entries else ""
+
+
+PARENT_ENV = _parent_env()
 
 
 @dataclass
@@ -144,6 +173,7 @@ class Probe:
 
     def values(self) -> dict[str, str]:
         return {"secret": str(self.root / "secret.txt"), "out": str(self.out), "port": str(self.port),
+                "ppid": str(os.getpid()),
                 "victim": str(self.victim), "template": str(self.root / "template.txt"), "row": str(self.root / "row.txt")}
 
     def evidence(self, replies: list[str]) -> list[str]:
@@ -161,6 +191,8 @@ class Probe:
             found.append(f"{len(self.hits)} TCP connection(s)")
         if any('"m":100000' in r for r in replies):
             found.append("lifted the time limit")
+        if PARENT_ENV and any(PARENT_ENV in r or PARENT_ENV.replace("/", "\\/") in r for r in replies):
+            found.append("read the parent's environment")
         return found
 
 
@@ -281,6 +313,25 @@ def test_without_the_layers_the_probes_see_the_escape(name: str, probe: Probe,
     assert result.evidence, result.shown()
 
 
+@pytest.mark.parametrize("name", ESCAPES_WITH_ALL_PROC)
+def test_landlock_with_all_of_proc_lets_the_parent_environment_through(name: str, probe: Probe,
+                                                                       backends: dict[str, EmbeddedBackend]) -> None:
+    """The attack on /proc succeeds under Landlock as it was (all of /proc); `narrow_proc` is what stops it."""
+    result = attempt(backend_for(backends, "landlock_all_proc"), name, probe)
+    assert "read the parent's environment" in result.evidence, result.shown()
+
+
+@pytest.mark.parametrize("name", READS)
+def test_statement_results_never_reach_the_parent(name: str, probe: Probe,
+                                                  backends: dict[str, EmbeddedBackend]) -> None:
+    """With every other layer off the reads succeed in the engine, but their rows stay in the worker."""
+    result = attempt(backend_for(backends, "results"), name, probe)
+    assert result.errors == [], result.shown()  # the read ran ...
+    assert result.replies and set(result.replies) == {""}, result.shown()  # ... and nothing came back
+    assert result.evidence == [], result.shown()
+    record("leak", f"results: {name}", ATTACKS[name][0], "ran; the worker dropped its rows: nothing reached the parent")
+
+
 def test_sandbox_is_reported_and_landlock_is_in_force_where_the_kernel_has_it(
         backends: dict[str, EmbeddedBackend]) -> None:
     backend = backend_for(backends, "all")
@@ -362,3 +413,94 @@ def test_no_password_reaches_a_log_or_a_report(tmp_path: Path, monkeypatch: pyte
     assert leaked == []
     assert password not in out.getvalue() + err.getvalue()
     assert ".env" in (REPO / ".gitignore").read_text(encoding="utf-8").split()
+
+
+# Item 2 of issue 11: each resource limit of the profile, and what a source may try to lift it with.
+LIMITS = sorted(limit_settings(Hardening(), TIMEOUT_S))
+LIFTS = {"zero": "0", "negative": "-1", "above": "{above}"}
+LIMIT_CASES = [(limit, lift) for limit in LIMITS for lift in LIFTS]
+
+
+def _holds(instance: EmbeddedInstance, name: str, value: str) -> bool:
+    """Whether the source's own session still has `name` = `value` (its rows never come back: an error says)."""
+    try:
+        instance.execute(f"SELECT throwIf(toString(getSetting('{name}')) != '{value}', 'changed') FORMAT Null",
+                         timeout=2 * TIMEOUT_S)
+    except EngineError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("limit", "lift"), LIMIT_CASES, ids=[f"{lim}-{lift}" for lim, lift in LIMIT_CASES])
+def test_a_limit_cannot_be_lifted(limit: str, lift: str, backends: dict[str, EmbeddedBackend]) -> None:
+    bound = limit_settings(LAYERS["constraints"], TIMEOUT_S)[limit]
+    value = LIFTS[lift].format(above=int(bound) + 1)
+    for layer in ("constraints", "all"):  # alone, and with every layer
+        instance = backend_for(backends, layer).instance()
+        try:
+            assert _holds(instance, limit, bound)
+            with pytest.raises(EngineError) as refused:
+                instance.execute(f"SET {limit} = {value}", timeout=2 * TIMEOUT_S)
+            assert _holds(instance, limit, bound), f"{layer}: SET {limit} = {value} changed it"
+        finally:
+            instance.close()
+    record("limit", f"{limit} = {value}", f"SET {limit} = {value} (0 means no limit)",
+           normalise(f"{refused.value.name}: {refused.value.message}"))
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+def test_without_constraints_a_limit_is_lifted(limit: str, backends: dict[str, EmbeddedBackend]) -> None:
+    instance = backend_for(backends, "none").instance()
+    try:
+        instance.execute(f"SET {limit} = 0", timeout=2 * TIMEOUT_S)
+        assert _holds(instance, limit, "0")
+    finally:
+        instance.close()
+
+
+SPILL = ("SELECT number, toString(number) AS s FROM numbers(3000000) ORDER BY s DESC "
+         "SETTINGS max_bytes_before_external_sort = 1000000, max_bytes_ratio_before_external_sort = 0, max_threads = 1")
+SPILLED = "SELECT sum(value) AS n FROM system.events WHERE event = 'ExternalSortCompressedBytes'"
+
+
+def test_temporary_disk_is_bounded() -> None:
+    """A sort told to spill: with constraints it cannot (spilling is off, the memory limit bounds it);
+    without them it writes ~36 MB of temporary files (chDB 26.9 counts them against no temporary-data
+    bound, measured: the reason spilling is off)."""
+    outcomes: dict[str, str] = {}
+    spilled: dict[str, int] = {}
+    for name, hardening in (("constraints", _only(constraints=True, drop_results=True)),
+                            ("all", Hardening()), ("none", _only(drop_results=True))):
+        backend = EmbeddedBackend(prestart=False, hardening=hardening, timeout_s=60)
+        instance = backend.instance()
+        try:
+            instance.worker.call({"sql": SPILL, "fmt": "Null"}, 120, "spilling")  # past the gate if it is on
+            outcomes[name] = "ran"
+        except EngineError as exc:
+            outcomes[name] = f"{exc.name}: {exc.message}"
+        finally:
+            try:
+                spilled[name] = int(instance.query(SPILLED)[0]["n"] or 0)
+            finally:
+                instance.close()
+                backend.close()
+    assert outcomes["none"] == "ran" and spilled["none"] > 8 << 20, (outcomes, spilled)  # the attack, unbounded
+    for name in ("constraints", "all"):
+        assert outcomes[name].startswith("SETTING_CONSTRAINT_VIOLATION"), outcomes
+        assert spilled[name] == 0, spilled
+    record("limit", "temporary_disk", TEMP_DISK, normalise(outcomes["constraints"]))
+
+
+TEMP_DISK = "a sort told to spill to disk (max_bytes_before_external_sort = 1000000)"
+
+
+def reliability_rows() -> dict[tuple[str, str], str]:
+    """The rows of docs/RELIABILITY.md these tests observe (tests/reliability.py)."""
+    rows = {("hostile statement", name): ATTACKS[name][0] for name in ATTACKS}
+    rows.update({("layer alone", f"{layer}: {name}"): ATTACKS[name][0] for layer, name in LAYER_CASES})
+    rows.update({("leak", f"results: {name}"): ATTACKS[name][0] for name in READS})
+    for limit, lift in LIMIT_CASES:
+        value = LIFTS[lift].format(above=int(limit_settings(LAYERS["constraints"], TIMEOUT_S)[limit]) + 1)
+        rows[("limit", f"{limit} = {value}")] = f"SET {limit} = {value} (0 means no limit)"
+    rows[("limit", "temporary_disk")] = TEMP_DISK
+    return rows

@@ -94,6 +94,19 @@ _CONST_SETTINGS = {
     "into_outfile_create_parent_directories": "0",
     "function_sleep_max_microseconds_per_block": "3000000",
     "result_overflow_mode": "throw",  # "break" would cut a result short at max_result_rows, silently
+    # no spilling to disk: chDB 26.9 writes a sort's or an aggregation's spill without counting it against
+    # max_temporary_data_on_disk_size(_for_query) (measured: 36 MB under an 8 MiB bound), so the memory
+    # limits bound those queries instead (MEMORY_LIMIT_EXCEEDED)
+    "max_bytes_before_external_sort": "0",
+    "max_bytes_ratio_before_external_sort": "0",
+    "max_bytes_before_external_group_by": "0",
+    "max_bytes_ratio_before_external_group_by": "0",
+    "max_bytes_before_external_distinct": "0",
+    "max_bytes_ratio_before_external_distinct": "0",
+    "max_bytes_before_external_join": "0",
+    "max_bytes_ratio_before_external_join": "0",
+    "join_algorithm": "direct,parallel_hash,hash",  # no grace_hash / partial_merge: they spill
+    "enable_adaptive_memory_spill_scheduler": "0",
 }
 # chDB's signal handlers are off (a segfault must exit), so no profiler timer signals either.
 _ALWAYS_SETTINGS = {"query_profiler_real_time_period_ns": "0", "query_profiler_cpu_time_period_ns": "0"}
