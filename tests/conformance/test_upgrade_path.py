@@ -182,3 +182,31 @@ def test_the_repository_path_reaches_the_canon() -> None:
         assert loss["statement"].startswith(f"DROP TABLE IF EXISTS {loss['table']}"), loss
     assert "zakaz.meta_job_runs" in result["seeded"]
     assert "zakaz.meta_job_runs" not in {loss["table"] for loss in result["data_loss"]}
+
+
+# ---- golden upgrade paths: tests/data/paths/<case>/{chconform.toml, SQL, expected.json} ----------------------------
+
+PATHS_DIR = Path(__file__).resolve().parents[1] / "data" / "paths"
+PATH_CASES = sorted(p.name for p in PATHS_DIR.iterdir() if (p / "expected.json").is_file())
+
+
+@pytest.mark.parametrize("case", PATH_CASES)
+def test_golden_path(case: str) -> None:
+    """Exact verdicts: errors, differences with the line blamed, rows lost with the statement that lost them."""
+    folder = PATHS_DIR / case
+    want = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    code, out, err = _path(folder, "--format", "json")
+    (got,) = json.loads(out)["paths"]
+    assert [[e["source"], e["line"], e["name"]] for e in got["errors"]] == want["errors"], got["errors"]
+    assert sorted([d["object"], d["aspect"], d["column"], d["source"], d["line"]] for d in got["differences"]) \
+        == sorted(want["differences"], key=str), got["differences"]
+    assert [[x["table"], x["before"], x["after"], x["step"], x["line"], x["statement"]]
+            for x in got["data_loss"]] == want["data_loss"]
+    if "seeded" in want:
+        assert sorted(got["seeded"]) == sorted(want["seeded"])
+    if "not_seeded" in want:
+        assert got["not_seeded"] == want["not_seeded"]
+    if "steps" in want:
+        assert got["steps"] == want["steps"]
+    assert code == want["exit"], err
+    assert got["reaches_canon"] is (not want["errors"] and not want["differences"])

@@ -35,7 +35,8 @@ def _walk(text: str, censuses: list[dict[str, tuple[str, int]]]) -> list[tuple[S
 
 
 def test_a_loss_names_the_statement_after_which_the_rows_stayed_gone() -> None:
-    text = "CREATE TABLE z.n (a String) ENGINE = Memory;\nTRUNCATE TABLE z.t;\nINSERT INTO z.n VALUES ('x');\nOPTIMIZE TABLE z.n;"
+    text = ("CREATE TABLE z.n (a String) ENGINE = Memory;\nTRUNCATE TABLE z.t;\nINSERT INTO z.n VALUES ('x');\n"
+            "OPTIMIZE TABLE z.n;")
     base = Census({"z.t": (U1, 3)})
     found = step_losses(base, _walk(text, [{"z.t": (U1, 0)}, {"z.t": (U1, 0)}, {"z.t": (U1, 0)}]), "step.sql")
     assert found == [DataLoss("z.t", 3, 0, "step.sql", 2, "TRUNCATE TABLE z.t")]
@@ -208,7 +209,8 @@ def test_blame_follows_a_column_through_a_rebuild_and_exchange_to_the_alter_that
 def test_blame_within_a_step_follows_exchange_and_create_as_back_to_the_alter_of_the_copy() -> None:
     step = _source("CREATE TABLE app.t_new AS app.t;\nALTER TABLE app.t_new MODIFY COLUMN c Int32;\n"
                    "EXCHANGE TABLES app.t AND app.t_new;", "003.sql")
-    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))), (step, _snap(_table(id="String", c="Int32")))]
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))),
+              (step, _snap(_table(id="String", c="Int32")))]
     got = blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql")
     assert (got.source, got.line) == ("003.sql", 2)
 
@@ -216,7 +218,8 @@ def test_blame_within_a_step_follows_exchange_and_create_as_back_to_the_alter_of
 def test_blame_of_a_rebuild_with_its_own_column_list_is_the_create_of_the_copy() -> None:
     step = _source("CREATE TABLE app.t_new (id String, c Int32) ENGINE = MergeTree ORDER BY id;\n"
                    "RENAME TABLE app.t TO app.t_old, app.t_new TO app.t;\nDROP TABLE app.t_old;", "003.sql")
-    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))), (step, _snap(_table(id="String", c="Int32")))]
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))),
+              (step, _snap(_table(id="String", c="Int32")))]
     assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql").line == 1
 
 

@@ -279,6 +279,10 @@ def step_losses(baseline: Census, checkpoints: Sequence[tuple[Statement | None, 
     return out
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _quoted(fqn: str) -> str:
     return ".".join("`" + part.replace("`", "\\`") + "`" for part in fqn.split(".", 1))
 
@@ -300,14 +304,13 @@ class _Walk:
         return self.instance.query(sql, timeout=max(self.config.timeout_s, 10))
 
     def census(self) -> Census:
-        out = {}
-        for table, (engine, rows, uuid) in row_counts(self.query).items():
-            if seedable(engine) is None:
-                if rows is None:
-                    got = self.query(f"SELECT count() AS n FROM {_quoted(table)}")
-                    rows = int(got[0]["n"]) if got else 0
-                out[table] = (uuid, rows)
-        return Census(out)
+        """Rows of every stored table, counted (total_rows still counts rows a lightweight DELETE masked)."""
+        stored = {t: uuid for t, (engine, _, uuid) in row_counts(self.query).items() if seedable(engine) is None}
+        if not stored:
+            return Census({})
+        sql = " UNION ALL ".join(f"SELECT {_literal(t)} AS t, count() AS n FROM {_quoted(t)}" for t in stored)
+        counted = {str(r["t"]): int(r["n"]) for r in self.query(sql)}
+        return Census({t: (uuid, counted.get(t, 0)) for t, uuid in stored.items()})
 
     def snapshot(self) -> Snapshot:
         return take_snapshot(self.query, access=self.access)
@@ -362,7 +365,7 @@ class _Walk:
             fqn = f"{r['database']}.{r['table']}"
             if fqn in stored and _base_type(str(r["type"])) == "String" and r["default_kind"] not in _NOT_INSERTED:
                 strings.setdefault(fqn, []).append("`" + str(r["name"]).replace("`", "\\`") + "`")
-        literal = "'" + marker.replace("'", "\\'") + "'"
+        literal = _literal(marker)
         for fqn, names in sorted(strings.items()):
             where = " OR ".join(f"{c} = {literal}" for c in names)
             if int(self.query(f"SELECT count() AS n FROM {_quoted(fqn)} WHERE {where}")[0]["n"]):
@@ -492,6 +495,10 @@ def _copied_from(stmt: Statement, database: str) -> str | None:
     return name
 
 
+def _has_engine(stmt: Statement) -> bool:
+    return any(t.upper == "ENGINE" for t in _code(stmt))
+
+
 def _databases(source: Source) -> list[str]:
     """The current database before each statement (USE changes it)."""
     out, database = [], "default"
@@ -522,8 +529,7 @@ def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], b
             continue
         moved = [a for a, b in pairs if b == name]
         if moved:  # the definition here came from `a`: follow it; the move itself if nothing earlier made it
-            origin = origin or stmt
-            name = moved[0]
+            origin, name = stmt, moved[0]
             continue
         if stmt.target != name:
             continue
@@ -532,10 +538,9 @@ def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], b
                 return stmt
         elif stmt.kind.startswith("create_"):
             copied = _copied_from(stmt, database)
-            if copied is None:
+            if copied is None or (d.column is None and _has_engine(stmt)):  # its own ENGINE clause: table aspects
                 return stmt
-            origin = origin or stmt
-            name = copied
+            origin, name = stmt, copied  # columns (and a copied engine) came from `copied`
     return origin
 
 

@@ -21,13 +21,16 @@ __all__ = ["FORMATS", "StepFile", "detect_format", "expand_steps", "is_down_file
 
 FORMATS = ("auto", "plain", "golang-migrate", "goose", "dbmate")
 
-# Section markers per tool: (pattern of a line that opens the up part, one that ends it, lines that are
-# directives only). A marker is a whole comment line; options after it (`transaction:false`) are allowed.
-_MARKERS: dict[str, tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = {
-    "goose": (re.compile(r"^\s*--\s*\+goose\s+Up\b", re.IGNORECASE), re.compile(r"^\s*--\s*\+goose\s+Down\b", re.IGNORECASE),
-              re.compile(r"^\s*--\s*\+goose\b", re.IGNORECASE)),
-    "dbmate": (re.compile(r"^\s*--\s*migrate:up\b", re.IGNORECASE), re.compile(r"^\s*--\s*migrate:down\b", re.IGNORECASE),
-               re.compile(r"^\s*--\s*migrate:", re.IGNORECASE)),
+def _markers(up: str, down: str, directive: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    up_, down_, any_ = (re.compile(p, re.IGNORECASE) for p in (up, down, directive))
+    return up_, down_, any_
+
+
+# Section markers per tool: (a line that opens the up part, one that ends it, lines that are directives
+# only). A marker is a whole comment line; options after it (`transaction:false`) are allowed.
+_MARKERS = {
+    "goose": _markers(r"^\s*--\s*\+goose\s+Up\b", r"^\s*--\s*\+goose\s+Down\b", r"^\s*--\s*\+goose\b"),
+    "dbmate": _markers(r"^\s*--\s*migrate:up\b", r"^\s*--\s*migrate:down\b", r"^\s*--\s*migrate:"),
 }
 _DOWN_FILE = re.compile(r"\.down\.sql$", re.IGNORECASE)
 _UP_FILE = re.compile(r"\.up\.sql$", re.IGNORECASE)

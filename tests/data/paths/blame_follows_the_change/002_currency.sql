@@ -1,0 +1,3 @@
+-- every invoice gets a currency
+ALTER TABLE billing.invoices
+    ADD COLUMN currency String;

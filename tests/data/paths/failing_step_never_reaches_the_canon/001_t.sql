@@ -1,0 +1,2 @@
+CREATE DATABASE IF NOT EXISTS app;
+CREATE TABLE app.t (id UInt64, v String) ENGINE = MergeTree ORDER BY id;

@@ -1,0 +1,1 @@
+ALTER TABLE blog.posts ADD COLUMN tags Array(String);

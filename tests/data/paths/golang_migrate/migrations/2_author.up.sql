@@ -1,0 +1,1 @@
+ALTER TABLE blog.posts ADD COLUMN author String;

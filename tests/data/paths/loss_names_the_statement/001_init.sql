@@ -1,0 +1,3 @@
+CREATE DATABASE IF NOT EXISTS logs;
+CREATE TABLE logs.events (id UInt64, msg String) ENGINE = MergeTree ORDER BY id;
+CREATE TABLE logs.audit (id UInt64, who String) ENGINE = MergeTree ORDER BY id;

@@ -1,0 +1,1 @@
+RENAME TABLE inv.old_stock TO inv.archive;

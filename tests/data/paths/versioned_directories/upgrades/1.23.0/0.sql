@@ -1,0 +1,1 @@
+ALTER TABLE geo.cities ADD COLUMN population UInt64;

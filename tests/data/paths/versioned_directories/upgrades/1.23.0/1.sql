@@ -1,0 +1,1 @@
+ALTER TABLE geo.cities MODIFY COLUMN population UInt32;
