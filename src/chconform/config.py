@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ __all__ = ["SourceSpec", "PathSpec", "Config", "load_config", "find_config", "RO
 ROLES = ("dump", "init", "migration", "step")  # step: meaningful only in its path's order, never applied alone
 DEFAULT_IMAGE = "clickhouse/clickhouse-server:24.8"
 _TOP_KEYS = {"root", "canonical", "prelude", "key_tables", "timeout_s", "source", "path", "backend", "image",
-             "data_dir", "bootstrap", "smoke", "evidence", "engine"}
+             "data_dir", "bootstrap", "smoke", "evidence", "engine", "variables", "settings", "rules", "macros"}
 _SOURCE_KEYS = {"path", "role", "must_define"}
 _PATH_KEYS = {"name", "steps", "from_rev", "format"}
 
@@ -35,6 +35,7 @@ class SourceSpec:
     file: Path
     role: str
     must_define: tuple[str, ...] = ()
+    variables: tuple[tuple[str, str], ...] = ()  # [variables]: ${NAME} placeholders, substituted when read
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,19 @@ class Config:
     smoke: SmokeSettings = field(default_factory=lambda: SmokeSettings())
     evidence: EvidenceSettings = field(default_factory=lambda: EvidenceSettings())
     step_sources: tuple[SourceSpec, ...] = ()  # role "step": configured, applied only by the paths naming them
+    variables: tuple[tuple[str, str], ...] = ()  # [variables]: ${NAME} → value in every source and the prelude
+    settings: tuple[tuple[str, str], ...] = ()  # [settings]: what the user's servers set (profile, merge_tree, server)
+    rules: tuple[tuple[str, str], ...] = ()  # [rules]: rule id → "error" | "warning" | "off"
+    macros: tuple[tuple[str, str], ...] = ()  # [macros]: {name} values of the one-node cluster
+
+    @property
+    def rule_severity(self) -> dict[str, str]:
+        return dict(self.rules)
+
+    @property
+    def engine(self) -> str | None:
+        """The release a single run uses (the first of a matrix); None: the newest."""
+        return self.engines[0] if self.engines else None
 
     @property
     def canonical_source(self) -> SourceSpec:
@@ -142,6 +156,10 @@ def _build(file: Path, data: dict[str, Any]) -> Config:
         raise ConfigError(f"{where}: canonical {canonical!r} has role \"step\"; the canon is applied alone, give it "
                           "role \"dump\" or \"init\"")
     sources = tuple(s for s in sources if s.role != "step")
+    variables = _variables(where, _table(where, data, "variables"))
+    if variables:  # every reader of a source substitutes the same values
+        sources = tuple(replace(s, variables=variables) for s in sources)
+        steps_only = tuple(replace(s, variables=variables) for s in steps_only)
     timeout = data.get("timeout_s", 60)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"{where}: timeout_s must be a positive number of seconds, not {timeout!r}")
@@ -154,7 +172,7 @@ def _build(file: Path, data: dict[str, Any]) -> Config:
         sources=sources,
         step_sources=steps_only,
         key_tables=key_tables,
-        prelude=tuple(_prelude(where, base, root, _str_list(where, data, "prelude"))),
+        prelude=tuple(_substituted(where, dict(variables), _prelude(where, base, root, _str_list(where, data, "prelude")))),
         timeout_s=float(timeout),
         backend=backend,
         image=_typed(where, data, "image", str, DEFAULT_IMAGE),
@@ -164,6 +182,10 @@ def _build(file: Path, data: dict[str, Any]) -> Config:
         bootstrap=_bootstrap(where, root, _table(where, data, "bootstrap")),
         smoke=_smoke(where, base, _table(where, data, "smoke")),
         evidence=_evidence(where, _table(where, data, "evidence")),
+        variables=variables,
+        settings=_settings(where, _table(where, data, "settings")),
+        rules=_rules(where, _table(where, data, "rules")),
+        macros=_macros(where, _table(where, data, "macros")),
     )
 
 
@@ -400,3 +422,63 @@ def _evidence(where: str, raw: dict[str, Any]) -> EvidenceSettings:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ConfigError(f"{where}: evidence log name {name!r} must be a plain file name (it goes under logs/)")
     return EvidenceSettings(**values)
+
+
+# ---- [variables], [settings], [rules], [macros] -----------------------------------------------------------
+
+def _variables(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    from chconform.sql.templates import check_value
+
+    for name, value in raw.items():
+        if why := check_value(name, value):
+            raise ConfigError(f"{where}: [variables] {why}")
+    return tuple(sorted((name, str(value)) for name, value in raw.items()))
+
+
+def _substituted(where: str, variables: dict[str, str], statements: list[str]) -> list[str]:
+    from chconform.sql.templates import substitute
+
+    from chconform.errors import SourceError
+
+    try:
+        return [substitute(text, variables, f"{where}: prelude") for text in statements]
+    except SourceError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _settings(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Each name must be a setting ClickHouse lists and the gate lets a source change (engines/server_defaults)."""
+    from chconform.engines.server_defaults import setting_problem
+
+    out = []
+    for name, value in raw.items():
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{where}: [settings] {name} must be a string or a number, not {value!r}")
+        if why := setting_problem(name, value):
+            raise ConfigError(f"{where}: [settings] {why}")
+        out.append((name, str(value)))
+    return tuple(out)
+
+
+def _rules(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    from chconform.checks.rules import RULES, SEVERITIES
+
+    for name, value in raw.items():
+        if name not in RULES:
+            raise ConfigError(f"{where}: [rules] unknown rule {name!r} (rules: {', '.join(sorted(RULES))})")
+        if value not in SEVERITIES:
+            raise ConfigError(f"{where}: [rules] {name} = {value!r}: use one of {', '.join(SEVERITIES)}")
+    return tuple(sorted(raw.items()))
+
+
+def _macros(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for name, value in raw.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ConfigError(f"{where}: [macros] {name} must be a string, not {value!r}")
+        if not name.replace("_", "").isalnum() or not str(value) or any(c in str(value) for c in "<>&{}\n"):
+            raise ConfigError(f"{where}: [macros] {name} = {value!r} is not a usable macro (a name and a plain value)")
+        out.append((name, str(value)))
+    return tuple(sorted(out))

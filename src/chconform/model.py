@@ -95,6 +95,7 @@ class Table:
     lifetime: str = ""
     range: str = ""
     create_rest: str = ""  # the normalised CREATE text less everything the fields above model (the catch-all)
+    replication: str = ""  # a Replicated*MergeTree's replication arguments (sql/cluster.py applies the base engine)
 
     @property
     def fqn(self) -> str:

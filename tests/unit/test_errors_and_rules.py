@@ -25,6 +25,9 @@ def test_migration_drops_only_right_before_recreating() -> None:
     ok = "DROP TABLE IF EXISTS z.t;\nCREATE TABLE z.t (a String) ENGINE = Memory;"
     assert role_findings(_source(ok), "migration") == []
     late = "DROP TABLE IF EXISTS z.t;\nSELECT 1;\nCREATE TABLE z.t (a String) ENGINE = Memory;"
-    assert [d.aspect for d in role_findings(_source(late), "migration")] == ["drop_not_recreated"]
+    assert [d.aspect for d in role_findings(_source(late), "migration")] == ["drop_before_create"]  # style only
+    gone = "DROP TABLE IF EXISTS z.t;\nSELECT 1;"
+    assert [d.aspect for d in role_findings(_source(gone), "migration")] == ["drop_not_recreated"]
     db = "DROP DATABASE IF EXISTS z;"
-    assert [d.aspect for d in role_findings(_source(db), "init")] == ["drop_database_in_init"]
+    assert [(d.aspect, d.object, d.actual) for d in role_findings(_source(db), "init")] == [
+        ("drop_not_recreated", "z", "DROP DATABASE z")]

@@ -13,7 +13,9 @@ from chconform.config import Config, SourceSpec
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
 from chconform.model import Difference, Snapshot
 from chconform.gate.policy import Verdict, gate
-from chconform.checks.rules import role_findings
+from chconform.checks.rules import apply_rules, role_findings
+from chconform.sql.cluster import note, with_replication
+from chconform.engines.server_defaults import macros_of
 from chconform.schema.snapshot import take_snapshot
 from chconform.sql.locate import column_line
 from chconform.sql.source import Source, Statement, read_source
@@ -67,6 +69,8 @@ class SourceResult:
     warnings: tuple[str, ...] = ()
     defined: tuple[str, ...] = ()  # tables and views the source built
     duration_s: float = 0.0
+    notes: tuple[str, ...] = ()  # what ran differently from the file (ON CLUSTER dropped, Replicated → base engine)
+    ignored: tuple[str, ...] = ()  # findings an inline ignore or [rules] turned off, each with its reason
 
     @property
     def ok(self) -> bool:
@@ -89,7 +93,7 @@ class RunResult:
 
 
 def load_source(spec: SourceSpec) -> Source:
-    return read_source(spec.file, spec.path)
+    return read_source(spec.file, spec.path, variables=spec.variables)
 
 
 def apply_statements(
@@ -227,11 +231,15 @@ def finish_source(
     """Compare an applied source with the canon (pure): its final result and round-1 snapshot."""
     started = time.monotonic()
     result, snap1, source = applied.result, applied.snapshot, applied.source
-    if snap1 is None or source is None or canonical is None or applied.spec.path == config.canonical:
+    found: list[Difference] = []
+    if snap1 is not None and source is not None and canonical is not None and applied.spec.path != config.canonical:
+        found = _attribute(compare(canonical, snap1), source, "canonical")
+    if source is None:
         return result, snap1
-    found = _attribute(compare(canonical, snap1), source, "canonical")
+    policy = apply_rules([*result.differences, *found], source, config.rule_severity)
     took = round(result.duration_s + time.monotonic() - started, 3)
-    return replace(result, differences=result.differences + tuple(found), duration_s=took), snap1
+    return replace(result, differences=policy.errors, warnings=result.warnings + policy.warnings,
+                   ignored=result.ignored + policy.ignored, duration_s=took), snap1
 
 
 def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedSource:
@@ -263,6 +271,7 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
             if not alive:
                 break
             snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)), access=access)
+            snap = with_replication(snap, source, macros_of(config))
             if round_no == 1:
                 snap1 = snap
             else:
@@ -277,19 +286,40 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
     defined: tuple[str, ...] = tuple(snap1.names) if snap1 else ()
     missing: tuple[str, ...] = ()
     if snap1 is not None:
-        missing = tuple(t for t in spec.must_define if snap1.table(t) is None)
+        missing = _missing(spec.must_define, snap1, source, errors)
     result = SourceResult(
         path=spec.path,
         role=spec.role,
-        errors=tuple(replace(e, source=e.source or spec.path) for e in errors),
+        errors=tuple(replace(e, source=e.source or spec.path) for e in _once(errors)),
         differences=tuple(diffs),
         missing_tables=missing,
         skipped=tuple(skipped),
         warnings=source.warnings,
         defined=defined,
         duration_s=round(time.monotonic() - started, 3),
+        notes=tuple(n for n in (note(source),) if n),
     )
     return AppliedSource(spec, source, result, snap1)
+
+
+def _once(errors: list[StatementError]) -> list[StatementError]:
+    """One finding per cause: a round-2 error that repeats the same statement's round-1 error is not shown again."""
+    first = {(e.source, e.line, e.code, e.name, e.message) for e in errors if e.round == 1}
+    return [e for e in errors if e.round != 2 or (e.source, e.line, e.code, e.name, e.message) not in first]
+
+
+def _missing(must: tuple[str, ...], snap: Snapshot, source: Source, errors: list[StatementError]) -> tuple[str, ...]:
+    """Tables `must_define` names that are absent, less those whose CREATE failed (that error is already shown)."""
+    failed = {e.line for e in errors if e.round == 1}
+    out = []
+    for table in must:
+        if snap.table(table) is not None:
+            continue
+        creates = source.creates(table)
+        if creates and any(s.line <= line <= s.line + s.text.count("\n") for s in creates for line in failed):
+            continue
+        out.append(table)
+    return tuple(out)
 
 
 def _attribute(diffs: list[Difference], source: Source, check: str) -> list[Difference]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from chconform.checks.inventory import unconfigured_sources
-from chconform.checks.rules import role_findings
+from chconform.checks.rules import apply_rules, role_findings
 from chconform.config import Config
 from chconform.model import Difference
 from chconform.schema.static import (
@@ -133,8 +133,9 @@ def check_sources(config: Config, sources: dict[str, Source]) -> StaticReport:
         diffs.extend(table_diffs + view_diffs)
         notes.extend(view_notes)
         missing = tuple(t for t in spec.must_define if t not in sim.objects)
-        results.append(StaticSource(spec.path, spec.role, tuple(diffs), missing, tuple(notes), source.warnings,
-                                    tuple(sorted(sim.objects))))
+        policy = apply_rules(diffs, source, config.rule_severity)  # [rules] severities, inline ignores (reported)
+        results.append(StaticSource(spec.path, spec.role, policy.errors, missing, tuple(notes),
+                                    source.warnings + policy.warnings + policy.ignored, tuple(sorted(sim.objects))))
     return StaticReport(config.canonical, config.key_tables, tuple(results), _variants(config, sims))
 
 
@@ -160,7 +161,7 @@ def _variants(config: Config, sims: dict[str, Simulation]) -> dict[str, tuple[Va
 
 def read_sources(config: Config) -> dict[str, Source]:
     """Read every configured source; an unreadable one raises SourceError naming it."""
-    return {spec.path: read_source(spec.file, spec.path) for spec in config.sources}
+    return {spec.path: read_source(spec.file, spec.path, variables=spec.variables) for spec in config.sources}
 
 
 def validate(config: Config) -> StaticReport:

@@ -45,6 +45,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.checks.run import run_check
     from chconform.config import load_config
     from chconform.engines import get_backend
+    from chconform.engines.server_defaults import profile_for
     from chconform.reports.findings import from_check
     from chconform.reports.render import Style, render_json, render_markdown, render_text
 
@@ -56,7 +57,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if len(engines) > 1:
         return _check_matrix(args, config, engines, out)
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
-                          root=config.root, reuse=args.reuse, **({"engine": engines[0]} if engines else {}))
+                          root=config.root, reuse=args.reuse, server=profile_for(config),
+                          **({"engine": engines[0]} if engines else {}))
     total = len(args.source or config.sources) + (1 if args.source and config.canonical not in args.source else 0)
     try:
         result = run_check(config, backend, jobs=args.jobs, only=args.source,
@@ -94,13 +96,16 @@ def _check_matrix(args: argparse.Namespace, config: Config, engines: tuple[str, 
     """One check per release, each release's verdict side by side and the statements whose outcome differs."""
     from chconform.checks.matrix import run_matrix
     from chconform.engines import get_backend
+    from chconform.engines.server_defaults import profile_for
     from chconform.reports.matrix import render_matrix_json, render_matrix_markdown, render_matrix_text
 
     renderers = {"text": render_matrix_text, "json": render_matrix_json, "markdown": render_matrix_markdown}
     if args.format not in renderers:
         raise ConfigError(f"--format {args.format} reports one release; with several --engine use text, json or "
                           "markdown, or run once per release")
+    server = profile_for(config)
     matrix = run_matrix(config, engines, lambda release: get_backend("embedded", timeout_s=config.timeout_s,
-                                                                     engine=release), jobs=args.jobs, only=args.source)
+                                                                     engine=release, server=server),
+                        jobs=args.jobs, only=args.source)
     emit(args, renderers[args.format](matrix), out)
     return EXIT_OK if matrix.ok else EXIT_FOUND

@@ -83,10 +83,12 @@ def server_snapshot(instance: Any) -> tuple[Snapshot, list[str]]:
 
 def _canonical(config: Any, backend_name: str) -> Snapshot:
     from chconform.engines import get_backend
+    from chconform.engines.server_defaults import profile_for
     from chconform.reports.render import render_source
     from chconform.checks.run import check_source
 
-    backend = get_backend(backend_name, image=config.image, timeout_s=config.timeout_s, root=config.root)
+    backend = get_backend(backend_name, image=config.image, timeout_s=config.timeout_s, root=config.root,
+                          server=profile_for(config), engine=config.engine)
     try:
         result, snap = check_source(backend, config, config.canonical_source, None)
     finally:

@@ -112,6 +112,7 @@ def paths_json(results: list[PathResult], backend: str, version: str, canonical:
          _arguments)
 def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.engines import get_backend
+    from chconform.engines.server_defaults import profile_for
     from chconform.config import load_config
     from chconform.checks.path import canonical_snapshot, read_at_revision, run_path
 
@@ -124,7 +125,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for rev in sorted({r for r in (args.from_rev or spec.from_rev for spec in specs) if r}):
         read_at_revision(config, rev)  # a bad revision is reported before any engine starts
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
-                          root=config.root)
+                          root=config.root, server=profile_for(config), engine=config.engine)
     try:
         canon = canonical_snapshot(config, backend)
         results = [run_path(config, backend, spec, canon, args.from_rev) for spec in specs]

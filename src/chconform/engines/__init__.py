@@ -16,6 +16,8 @@ def get_backend(name: str, **options: Any) -> Backend:
         from chconform.engines.embedded import EmbeddedBackend
 
         return EmbeddedBackend(**options)
+    options.pop("server", None)  # clusters, macros and [settings] are the embedded engine's generated config
+    options.pop("engine", None)  # a release of the embedded engine; a container runs its image
     if name == "docker":
         from chconform.engines.docker import DockerBackend  # type: ignore[import-not-found,unused-ignore]
 

@@ -93,6 +93,7 @@ _CONST_SETTINGS = {
     "dynamic_disk_allow_include": "0",
     "into_outfile_create_parent_directories": "0",
     "function_sleep_max_microseconds_per_block": "3000000",
+    "prefer_localhost_replica": "1",  # a Distributed table reads its one-node cluster's local table, never a socket
     "result_overflow_mode": "throw",  # "break" would cut a result short at max_result_rows, silently
     # no spilling to disk: chDB 26.9 writes a sort's or an aggregation's spill without counting it against
     # max_temporary_data_on_disk_size(_for_query) (measured: 36 MB under an 8 MiB bound), so the memory
@@ -294,7 +295,9 @@ def engine_files(workdir: str, hardening: Hardening, timeout_s: float,
     if known is not None:
         settings = {k: v for k, v in settings.items() if k in known}
         constraints = [c for c in constraints if c[1:].split(">", 1)[0] in known]
-    grants = f"<grants><query>GRANT {GRANTS} ON *.*</query></grants>" if hardening.privileges else ""
+    # Distributed over the engine's own one-node clusters (server_defaults.py): its grant names that engine only
+    grants = (f"<grants><query>GRANT {GRANTS} ON *.*</query><query>GRANT TABLE ENGINE ON Distributed</query></grants>"
+              if hardening.privileges else "")
     users = "\n".join([
         "<clickhouse>",
         "  <profiles><default>",
@@ -805,8 +808,13 @@ class EmbeddedBackend:
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             self._previous_sigint = signal.signal(signal.SIGINT, _on_interrupt)
 
-    def _new_worker(self) -> Worker:
-        worker = Worker(self.scratch_root, hardening=self.hardening, timeout_s=self.timeout_s, release=self.release,
+    def persistent_worker(self, data_dir: str) -> Worker:
+        """A worker of this backend's release on a data directory that outlives it (bootstrap); closed with it."""
+        return self._new_worker(data_dir)
+
+    def _new_worker(self, data_dir: str | None = None) -> Worker:
+        worker = Worker(self.scratch_root, data_dir, hardening=self.hardening, timeout_s=self.timeout_s,
+                        release=self.release,
                         release_path=self.release_path, parse_service=self._parse_service, server=self.server)
         with self._cond:
             if self._closed:

@@ -79,7 +79,9 @@ TABLE_ENGINES: dict[str, str] = {
     "IcebergAzure": _NET, "IcebergHDFS": _NET, "IcebergS3": _NET, "Paimon": _NET, "PaimonAzure": _NET,
     "PaimonHDFS": _NET, "PaimonS3": _NET,
     # other servers, processes
-    "Distributed": _SERVERS, "Remote": _SERVERS, "RemoteSecure": _SERVERS,
+    # Distributed names a cluster of the engine's own config: the embedded engine declares each as one local
+    # node (engines/server_defaults.py) with prefer_localhost_replica locked, so it reads its local table
+    "Distributed": INSIDE, "Remote": _SERVERS, "RemoteSecure": _SERVERS,
     "Executable": _EXEC, "ExecutablePool": _EXEC, "QueryRunner": _EXEC,
 }
 

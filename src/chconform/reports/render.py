@@ -114,7 +114,9 @@ def render_text(run: RunResult, verbose: bool = False, *, all_rows: bool | None 
     out: list[str] = []
     if not quiet:
         out += [f"chconform: {len(run.sources)} sources on {run.backend} (ClickHouse {safe(run.clickhouse_version)}), "
-                f"canonical {safe(display(run.canonical))}, sandbox {run.sandbox}", ""]
+                f"canonical {safe(display(run.canonical))}, sandbox {run.sandbox}"
+                + (f"; {run.extra['cached']} sources unchanged, from the cache" if run.extra.get("cached", "0 ")[0] != "0"
+                   else ""), ""]
         out += [f"  [{i}] {p}" for i, p in enumerate(paths, 1)]
         out += ["", *_matrix(run, all_rows, style), ""]
     for s, path in zip(run.sources, paths):
@@ -125,6 +127,8 @@ def render_text(run: RunResult, verbose: bool = False, *, all_rows: bool | None 
         out.append(f"{verdict}  {path}  ({s.duration_s:.2f}s{extra})")
         out.extend("      " + line for line in render_source(s, display))
         out.extend("      " + style.warn("warning: ") + safe(w) for w in s.warnings)
+        out.extend("      ignored: " + safe(w) for w in getattr(s, "ignored", ()))
+        out.extend("      note: " + safe(w) for w in getattr(s, "notes", ()))
         if quiet:
             continue
         for sk in s.skipped if verbose else s.skipped[:3]:
@@ -175,6 +179,8 @@ def to_json(run: RunResult, display: Callable[[str], str] = _same) -> dict[str, 
                 "missing_tables": list(s.missing_tables),
                 "skipped": [{"line": k.line, "reason": k.reason, "statement": k.statement} for k in s.skipped],
                 "warnings": list(s.warnings),
+                "ignored": list(getattr(s, "ignored", ())),
+                "notes": list(getattr(s, "notes", ())),
                 "tables": {t: status_of(s, t) for t in run.key_tables},
                 "duration_s": s.duration_s,
             }

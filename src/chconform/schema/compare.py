@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable
 
 from chconform.model import Column, Difference, Snapshot, Table
 
-__all__ = ["TABLE_ASPECTS", "column_text", "compare", "compare_functions", "compare_tables"]
+__all__ = ["TABLE_ASPECTS", "column_text", "compare", "compare_functions", "compare_tables", "token_diff"]
 
 # (aspect, attribute) of a Table compared as plain values, in report order.
 TABLE_ASPECTS = (
@@ -93,10 +95,12 @@ def compare_tables(want: Table, got: Table) -> list[Difference]:
     """Every aspect in which two definitions of one table differ."""
     name = want.fqn
     out = [
-        Difference(name, aspect, str(getattr(want, attr)), str(getattr(got, attr)))
+        _table_difference(name, aspect, str(getattr(want, attr)), str(getattr(got, attr)))
         for aspect, attr in TABLE_ASPECTS
-        if getattr(want, attr) != getattr(got, attr)
+        if getattr(want, attr) != getattr(got, attr) and not _echoes_sorting_key(aspect, want, got)
     ]
+    if want.replication and got.replication and want.replication != got.replication:
+        out.append(Difference(name, "replication", want.replication, got.replication))
     is_view = want.kind in ("view", "materialized_view")
     missing, extra = ("view_columns", "view_columns") if is_view else ("column_missing", "column_extra")
     want_cols = {c.name: c for c in want.columns}
@@ -136,3 +140,50 @@ def _elements(items: tuple[object, ...]) -> str:
 
 def _indices(t: Table) -> str:
     return "; ".join(f"{i.name} {i.expr} TYPE {i.type_full} GRANULARITY {i.granularity}" for i in t.indices) or "none"
+
+
+def _echoes_sorting_key(aspect: str, want: Table, got: Table) -> bool:
+    """A PRIMARY KEY nobody wrote is the ORDER BY: its difference is the sorting_key's, already shown."""
+    return (aspect == "primary_key" and want.primary_key == want.sorting_key
+            and got.primary_key == got.sorting_key)
+
+
+def _table_difference(name: str, aspect: str, want: str, got: str) -> Difference:
+    if aspect == "view_query":
+        want, got = token_diff(want, got)
+    return Difference(name, aspect, want, got)
+
+
+_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|`[^`]*`|\"[^\"]*\"|\w+|\S")
+_CONTEXT = 3  # tokens shown on each side of a change
+
+
+def token_diff(want: str, got: str, limit: int = 400) -> tuple[str, str]:
+    """Two long texts reduced to the tokens that differ, a few tokens of context around each change.
+
+    A view query is often kilobytes on one line; what a reader needs is `WHERE x > 1` against
+    `WHERE x > 2`, with "…" where equal text was left out.
+    """
+    if len(want) + len(got) <= 160:
+        return want, got
+    a, b = _TOKEN.findall(want), _TOKEN.findall(got)
+    groups = list(difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(_CONTEXT))
+    if not groups or groups == [[("equal", 0, len(a), 0, len(b))]]:
+        return want, got  # equal tokens (the texts differ in spacing only): show them whole
+
+    def side(tokens: list[str], lo: int, hi: int) -> tuple[str, ...]:
+        spans = [(g[0][lo], g[-1][hi]) for g in groups]
+        parts = [("…" if start > 0 and k == 0 else "") for k, (start, _) in enumerate(spans[:1])]
+        for k, (start, stop) in enumerate(spans):
+            if k:
+                parts.append("…")
+            parts.append(" ".join(tokens[start:stop]) or "∅")
+        if spans[-1][1] < len(tokens):
+            parts.append("…")
+        return tuple(p for p in parts if p)
+
+    return (_short(" ".join(side(a, 1, 2)), limit), _short(" ".join(side(b, 3, 4)), limit))
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
