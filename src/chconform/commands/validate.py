@@ -107,7 +107,8 @@ def render_text(report: Any, display: Any = _same, quiet: bool = False) -> str:
     lines = _variant_lines(report, display)
     for d in report.unconfigured:
         lines.append(f"CRITICAL: {safe(display(d.source))} creates a table but is not a configured source; "
-                     "add a [[source]] for it (or move it out of the root)")
+                     "add a [[source]] for it, name it in a [[path]]'s steps if it is an upgrade step "
+                     "(or move it out of the root)")
     for s in report.sources:
         findings = [difference_line(d, display) for d in s.differences]
         findings += [f"{safe(display(s.path))}  {safe(t)}  missing_table: required by must_define → absent"
