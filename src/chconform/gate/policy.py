@@ -155,14 +155,18 @@ def _insert_parts(text: str) -> tuple[str, str | None]:
             next(words, None)
         elif nxt is not None:
             words = _chain(nxt, words)
-    depth = 0
+    depth, select, previous = 0, False, ""
     for word, _, end in words:
         if word == "(":
+            if previous == "INPUT":
+                select = False  # INSERT … SELECT … FROM input(…) FORMAT x: inline data follows the format
             depth += 1
         elif word == ")":
             depth -= 1
+        elif select:
+            pass
         elif depth == 0 and word in ("SELECT", "WITH"):
-            return text, None
+            select = True
         elif depth == 0 and word == "VALUES":
             return text[:end], text[end:]
         elif depth == 0 and word == "FORMAT":
@@ -170,6 +174,7 @@ def _insert_parts(text: str) -> tuple[str, str | None]:
             if name is None:
                 return text, None
             return text[: name[2]], text[name[2]:]
+        previous = word
     return text, None
 
 
