@@ -97,7 +97,7 @@ DICTIONARY_SOURCES: dict[str, str] = {
     "null": INSIDE, "clickhouse": INSIDE,
     "file": _FILES, "yamlregexptree": _FILES, "executable": _EXEC, "executable_pool": _EXEC, "http": _NET,
     "mysql": _NET, "postgresql": _NET, "mongodb": _NET, "redis": _NET, "cassandra": _NET, "jdbc": _NET,
-    "odbc": _NET, "ytsaurus": _NET, "library": _EXEC,
+    "odbc": _NET, "ytsaurus": _NET,
 }
 
 _FOLDED = {id(table): {name.lower(): why for name, why in table.items()} for table in

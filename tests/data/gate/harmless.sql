@@ -30,6 +30,8 @@ CREATE TABLE st (a UInt8) ENGINE = Set;
 CREATE TABLE jn (a UInt8, b String) ENGINE = Join(ANY, LEFT, a);
 CREATE TABLE bf (a UInt8) ENGINE = Buffer(g, lg, 1, 10, 100, 10000, 1000000, 10000000, 100000000);
 CREATE TABLE mg (a UInt8) ENGINE = Merge(g, '^(lg|tl)$');
+CREATE TABLE dist (a UInt8) ENGINE = Distributed(default, g, lg);
+SELECT count() FROM dist;
 CREATE TABLE rocks (k UInt64, v String) ENGINE = EmbeddedRocksDB PRIMARY KEY k;
 CREATE TABLE rocks_ttl (k UInt64, v String) ENGINE = EmbeddedRocksDB(60) PRIMARY KEY k;
 CREATE TABLE gen (a UInt8, s String) ENGINE = GenerateRandom(1, 5, 3);
