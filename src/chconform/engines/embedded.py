@@ -58,7 +58,7 @@ from chconform.engines.base import rows_from_json_each_row
 from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
 from chconform.engines.releases import NEWEST, Release, get_release, installation, known_settings
 
-__all__ = ["EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
+__all__ = ["judge_for_servers", "EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _STARTUP_TIMEOUT = 120.0
@@ -714,6 +714,41 @@ class _ParseService:
             if self._worker is not None:
                 self._worker.kill()
                 self._worker = None
+
+
+_FOR_SERVERS: dict[tuple[str, bool], Any] = {}  # (text, access control) → verdict
+_FOR_SERVERS_LOCK = threading.Lock()
+_FOR_SERVERS_PARSER: list[_ParseService] = []
+
+
+def judge_for_servers(sqls: Sequence[str], access_control: bool, timeout: float | None = 60.0) -> list[Any]:
+    """The gate's verdicts for statements a server or container runs: parsed by this environment's engine.
+
+    The one decision of chconform.gate, for every backend: the statement is parsed by the embedded engine
+    (one shared worker per process, opened on first use) whatever engine or server applies it afterwards.
+    """
+    keys = [(sql, access_control) for sql in sqls]
+    with _FOR_SERVERS_LOCK:
+        pending = list(dict.fromkeys(sql for sql, _ in keys if (sql, access_control) not in _FOR_SERVERS))
+        if pending:
+            if not _FOR_SERVERS_PARSER:
+                _FOR_SERVERS_PARSER.append(_ParseService(lambda: Worker(hardening=Hardening(), timeout_s=timeout or 60.0)))
+                atexit.register(_FOR_SERVERS_PARSER[0].close)
+            deadline = time.monotonic() + timeout if timeout else None
+            with _FOR_SERVERS_PARSER[0].lease() as parser:
+                try:
+                    verdicts = judge_many(pending, _WorkerEngine(parser, deadline, "parsing for the gate"),
+                                          access_control)
+                except GateStopped as stop:
+                    error = stop.error.error if isinstance(stop.error, _ParseStopped) else stop.error
+                    raise error from None
+            for sql, verdict in zip(pending, verdicts):
+                if len(_FOR_SERVERS) < _VERDICTS_MAX:
+                    _FOR_SERVERS[(sql, access_control)] = verdict
+        else:
+            verdicts = []
+        fresh = dict(zip(pending, verdicts))
+        return [_FOR_SERVERS.get(key) or fresh[key[0]] for key in keys]
 
 
 class EmbeddedInstance:

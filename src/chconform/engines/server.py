@@ -102,6 +102,11 @@ class HttpInstance:
     def execute(self, sql: str, timeout: float | None = None) -> None:
         if self.read_only:
             raise ChconformError(f"{self.shown} is opened read-only; chconform never changes a live server")
+        from chconform.engines.embedded import judge_for_servers  # the gate: the embedded engine's parse decides
+
+        (verdict,) = judge_for_servers([sql], access_control=True, timeout=timeout)
+        if verdict.action != "run":
+            raise EngineError(None, "REFUSED", verdict.reason)
         try:
             self.client.command(sql)
         except Exception as exc:
