@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The DDL mutation score: how many generated one-clause mutants `check` (live) and `validate` (static) catch.
 
-    .venv/bin/python scripts/ddl_mutation_score.py [--only SUBSTRING]
+    .venv/bin/python scripts/ddl_mutation_score.py [--engine 24.8] [--only SUBSTRING]
 
 Prints one row per mutant (what each layer reported on it) and each layer's score; exits 0 when both
 catch every mutant, 1 otherwise. The mutants and their schema: tests/conformance/ddl_mutants.py,
@@ -25,10 +25,11 @@ from tests.conformance.ddl_mutants import mutants, render, score  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only the mutants whose name contains this")
+    parser.add_argument("--engine", help="the ClickHouse release `check` runs (e.g. 24.8; default: the newest)")
     args = parser.parse_args()
     found = [m for m in mutants() if not args.only or args.only in m.name]
     with tempfile.TemporaryDirectory(prefix="chconform-mutants-") as folder:
-        check, static = score(Path(folder), found=found)
+        check, static = score(Path(folder), args.engine, found)
     print("\n".join(render(found, check, static)))
     for s in (check, static):
         for error in s.errors:

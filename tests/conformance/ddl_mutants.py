@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,7 +252,8 @@ def mutants(schema: Path = SCHEMA) -> list[Mutant]:
     """Every mutant of the schema, in file order: one operator applied to one line."""
     lines = schema.read_text(encoding="utf-8").splitlines()
     out: list[Mutant] = []
-    kind, obj, inside, columns = "", "", False, []
+    kind, obj, inside = "", "", False
+    columns: list[str] = []
     elements: set[str] = set()
     fixed = False
     for n, raw in enumerate(lines):
@@ -277,13 +278,13 @@ def mutants(schema: Path = SCHEMA) -> list[Mutant]:
             where = f"{obj}.{columns[-1]}"
             ops = list(_column_ops(line, kind == "dictionary"))
         elif line.body.startswith("CREATE FUNCTION"):
-            where = "function"
+            where, fixed = "function", False
             ops = list(_clause_ops("CREATE FUNCTION", line, "function", []))
         else:
-            word = next((w for w in _CLAUSE_WORDS if line.body == w or line.body.startswith(w + " ")
-                         or line.body.startswith(w + "(")), None)
-            if word and kind:
-                ops = list(_clause_ops(word, line, kind, columns))
+            clause = next((w for w in _CLAUSE_WORDS if line.body == w or line.body.startswith(w + " ")
+                           or line.body.startswith(w + "(")), None)
+            if clause and kind:
+                ops = list(_clause_ops(clause, line, kind, columns))
         for clause, (operation, new) in ops if not fixed else []:
             out.append(_mutant(lines, n, new, f"{where}.{clause}.{operation}", clause))
     return _unique(out)
@@ -321,12 +322,48 @@ def database(i: int) -> str:
     return f"mut_{i:03d}"
 
 
+_DEFINES = re.compile(r"CREATE (?:TABLE|VIEW|MATERIALIZED VIEW|DICTIONARY|FUNCTION) (?:IF NOT EXISTS )?\{db\}[._](\w+)")
+_REFERS = re.compile(r"\{db\}\.(\w+)")
+
+
+def _statements(lines: tuple[str, ...] | list[str]) -> list[str]:
+    """The schema's statements (each ends in a line ending in `;`), comments and blank lines kept."""
+    out, start = [], 0
+    for i, line in enumerate(lines):
+        if line.rstrip().endswith(";"):
+            out.append("\n".join(lines[start : i + 1]) + "\n")
+            start = i + 1
+    return out
+
+
+def _needed(plain: list[str], changed: int, mutated: str) -> list[int]:
+    """The statements a copy holding `mutated` (statement `changed`) needs: those defining nothing (SET,
+    CREATE DATABASE), the changed one and every object either version of it reads, transitively, in file order."""
+    defines = {m.group(1): i for i, text in enumerate(plain) if (m := _DEFINES.search(text))}
+    keep = {i for i, text in enumerate(plain) if not _DEFINES.search(text)}
+    todo = [changed]
+    while todo:
+        i = todo.pop()
+        if i not in keep:
+            keep.add(i)
+            read = _REFERS.findall(plain[i]) + (_REFERS.findall(mutated) if i == changed else [])
+            todo.extend(defines[n] for n in read if n in defines)
+    return sorted(keep)
+
+
 def sources(found: list[Mutant], schema: Path = SCHEMA) -> tuple[str, str]:
-    """(canon, mutants): the schema once per mutant, each in its own database; the second with mutant N in copy N."""
-    plain = schema.read_text(encoding="utf-8")
-    canon = "".join(plain.replace("{db}", database(i)) for i in range(len(found)))
-    mutated = "".join(m.text(database(i)) for i, m in enumerate(found))
-    return canon, mutated
+    """(canon, mutants): a copy of the schema per mutant, each in its own database, the second with mutant N
+    in copy N. A copy holds only what its mutated object needs (what reads it is compared where it is built)."""
+    plain = _statements(schema.read_text(encoding="utf-8").splitlines())
+    canon, mutated = [], []
+    for i, m in enumerate(found):
+        changed = _statements(m.lines)
+        assert len(changed) == len(plain), m.name
+        at = next(k for k, (a, b) in enumerate(zip(plain, changed)) if a != b)
+        for k in _needed(plain, at, changed[at]):
+            canon.append(plain[k].replace("{db}", database(i)))
+            mutated.append(changed[k].replace("{db}", database(i)))
+    return "".join(canon), "".join(mutated)
 
 
 @dataclass(frozen=True)
@@ -385,9 +422,9 @@ role = "dump"
     return config
 
 
-def score(folder: Path, backend_factory: Callable[[], object] | None = None,
-          found: list[Mutant] | None = None) -> tuple[Score, Score]:
-    """Run `check` (live) and `validate` (static) over the mutants in `folder`; (check, validate)."""
+def score(folder: Path, engine: str | None = None, found: list[Mutant] | None = None) -> tuple[Score, Score]:
+    """Run `check` (live, on ClickHouse release `engine`; default: $CHCONFORM_ENGINE, else the newest) and
+    `validate` (static) over the mutants, in `folder`; (check, validate)."""
     from chconform.checks.run import run_check
     from chconform.checks.static import validate
     from chconform.config import load_config
@@ -397,16 +434,16 @@ def score(folder: Path, backend_factory: Callable[[], object] | None = None,
     config = load_config(_config(folder, found))
     expected = {m.name: m.expect for m in found}
     started = time.monotonic()
-    backend = backend_factory() if backend_factory else EmbeddedBackend()
+    backend = EmbeddedBackend(engine=engine or config.engine)
     try:
-        run = run_check(config, backend, jobs=2)  # type: ignore[arg-type]
+        run = run_check(config, backend, jobs=2)
     finally:
-        backend.close()  # type: ignore[attr-defined]
+        backend.close()
     live_seconds = time.monotonic() - started
     errors = tuple(f"{s.path}:{e.line} {e.name}: {e.message[:200]}" for s in run.sources for e in s.errors)
     live = {s.path: s for s in run.sources}["mutants.sql"]
-    check = Score("check", _by_mutant(found, [(d.object, d.aspect) for d in live.differences]), errors,
-                  live_seconds, expected)
+    live_found = _by_mutant(found, [(d.object, d.aspect) for d in live.differences])
+    check = Score(f"check ({run.clickhouse_version})", live_found, errors, live_seconds, expected)
     started = time.monotonic()
     report = validate(config)
     static = {s.path: s for s in report.sources}["mutants.sql"]

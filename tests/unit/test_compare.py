@@ -102,3 +102,13 @@ def test_a_dictionary_whose_key_moves_reports_the_key_not_the_order() -> None:
     moved = replace(d, primary_key="city", columns=(COLS[1], COLS[0], COLS[2]))
     assert aspects(d, moved) == [("primary_key", None)]
     assert aspects(d, replace(d, columns=(COLS[1], COLS[0], COLS[2]))) == [("column_order", None)]
+
+
+def test_a_codec_width_that_follows_the_type_is_the_types_difference() -> None:
+    ts = Column("ts", 1, "DateTime", codec="CODEC(Delta(4), ZSTD(1))")
+    t = replace(T, columns=(ts,))
+    wider = replace(ts, type="DateTime64(3)", codec="CODEC(Delta(8), ZSTD(1))")
+    assert aspects(t, replace(t, columns=(wider,))) == [("column_type", "ts")]
+    assert aspects(t, replace(t, columns=(replace(ts, codec="CODEC(Delta(8), ZSTD(1))"),))) == [("column_codec", "ts")]
+    other = replace(wider, codec="CODEC(Delta(8), ZSTD(3))")
+    assert aspects(t, replace(t, columns=(other,))) == [("column_type", "ts"), ("column_codec", "ts")]
