@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import re
 from collections.abc import Iterable
 
 from chconform.model import Column, Difference, Snapshot, Table
