@@ -464,10 +464,13 @@ def _settings(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 def _rules(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     from chconform.checks.rules import RULES, SEVERITIES
+    from chconform.reports.findings import RULES as REPORTED
+    from chconform.schema.compare import ASPECTS
 
+    known = set(RULES) | set(REPORTED) | set(ASPECTS)
     for name, value in raw.items():
-        if name not in RULES:
-            raise ConfigError(f"{where}: [rules] unknown rule {name!r} (rules: {', '.join(sorted(RULES))})")
+        if name not in known:
+            raise ConfigError(f"{where}: [rules] unknown rule {name!r} (rules: {', '.join(sorted(known))})")
         if value not in SEVERITIES:
             raise ConfigError(f"{where}: [rules] {name} = {value!r}: use one of {', '.join(SEVERITIES)}")
     return tuple(sorted(raw.items()))

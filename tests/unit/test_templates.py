@@ -91,3 +91,10 @@ def test_config_variable_with_a_line_break_is_refused(tmp_path: Path) -> None:
 def test_config_prelude_placeholder_without_value_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"placeholder \$\{DATABASE\} has no value"):
         load_config(_config(tmp_path, 'LOGS_TTL = 30'))
+
+
+def test_placeholder_in_a_comment_needs_no_value() -> None:
+    text = "-- filled in by deploy: ${LOGS_TTL}\nSELECT ${X};"
+    assert substitute(text, {"X": "1"}) == "-- filled in by deploy: ${LOGS_TTL}\nSELECT 1;"
+    with pytest.raises(SourceError, match=r":2: placeholder \$\{X\}"):
+        substitute(text, {})

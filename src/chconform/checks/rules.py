@@ -97,7 +97,7 @@ def _drop_rule(stmts: tuple[Statement, ...], i: int, role: str, what: str, name:
     if role == "dump":
         return "drop_in_dump", "no DROP or TRUNCATE in a dump"
     if stmt.kind == "truncate":
-        return "drop_not_recreated", "no TRUNCATE: the rows are lost"
+        return "drop_not_recreated", "no TRUNCATE (the rows are lost)"
     later = stmts[i + 1:]
     database = stmt.kind == "drop_database"
     creates = [k for k, s in enumerate(later)
@@ -105,12 +105,11 @@ def _drop_rule(stmts: tuple[Statement, ...], i: int, role: str, what: str, name:
                or (not database and name in _renamed_to(s))]
     if not creates:
         if what == "DROP VIEW":
-            return "drop_view_not_recreated", f"view {name} created again, or its DROP marked as intended"
-        return "drop_not_recreated", f"{name} created again after the DROP (its rows are lost otherwise)"
+            return "drop_view_not_recreated", "not created again in this file (a view holds no rows)"
+        return "drop_not_recreated", "never created again in this file (its rows are lost)"
     first = creates[0]
-    between = [s for s in later[:first] if s.kind not in DROP_KINDS]
-    if between:  # something else runs while the object is gone
-        return "drop_before_create", f"{what} {name} right before its CREATE (line {later[first].line})"
+    if first > 0:  # other statements run while the object is gone (a block of drops, the re-creates below)
+        return "drop_before_create", f"re-created at line {later[first].line}, not right after the DROP"
     return None
 
 
@@ -166,7 +165,9 @@ def apply_rules(found: Iterable[Difference], source: Source | None,
         where = d.where() or (source.path if source else "")
         lines = _ignorable_lines(source, d.line) if source is not None else range(0)
         hit = next((g for g in ignores if g.line in lines and g.reason and (rid in g.rules or "all" in g.rules)), None)
-        text = f"{where}: {rid}: {d.object}" + (f".{d.column}" if d.column else "") + f": {d.actual or d.canonical}"
+        obj = d.object + (f".{d.column}" if d.column else "")
+        text = (f"{where}: {rid}: {d.actual}: {d.canonical}" if d.check == "role"
+                else f"{where}: {rid}: {obj}: canonical {d.canonical or '∅'}, here {d.actual or '∅'}")
         if hit is not None:
             used.add(hit.line)
             ignored.append(f"{text} (ignored: {hit.reason})")
@@ -175,7 +176,7 @@ def apply_rules(found: Iterable[Difference], source: Source | None,
         if severity == "off":
             ignored.append(f"{text} (off in [rules])")
         elif severity == "warning":
-            warnings.append(f"{text} ({RULES[rid][1] if rid in RULES else 'a warning in [rules]'})")
+            warnings.append(text)
         else:
             errors.append(d)
     path = source.path if source is not None else ""

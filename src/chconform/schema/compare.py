@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from chconform.model import Column, Difference, Snapshot, Table
 
-__all__ = ["TABLE_ASPECTS", "column_text", "compare", "compare_functions", "compare_tables", "token_diff"]
+__all__ = ["ASPECTS", "TABLE_ASPECTS", "column_text", "compare", "compare_functions", "compare_tables", "token_diff"]
 
 # (aspect, attribute) of a Table compared as plain values, in report order.
 TABLE_ASPECTS = (
@@ -39,6 +39,11 @@ _COLUMN_ASPECTS = (
 )
 # Table elements compared as a whole: (aspect, attribute); shown one per `; `, `none` when empty.
 _ELEMENT_ASPECTS = (("constraints", "constraints"), ("projections", "projections"))
+# Every aspect a difference can carry (each one a rule id [rules] may set a severity for).
+ASPECTS = frozenset({a for a, _ in TABLE_ASPECTS} | {a for a, _ in _COLUMN_ASPECTS} | {a for a, _ in _ELEMENT_ASPECTS}
+                    | {"replication", "view_columns", "column_missing", "column_extra", "column_order", "indices",
+                       "create_query", "missing_table", "extra_table", "function", "missing_function",
+                       "extra_function"})
 
 
 def column_text(c: Column) -> str:
@@ -164,7 +169,7 @@ def _table_difference(name: str, aspect: str, want: str, got: str) -> Difference
     return Difference(name, aspect, want, got)
 
 
-_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|`[^`]*`|\"[^\"]*\"|\w+|\S")
+_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|`[^`]*`|\"[^\"]*\"|\w+|>=|<=|!=|<>|==|\|\||->|::|\S")
 _CONTEXT = 3  # tokens shown on each side of a change
 
 

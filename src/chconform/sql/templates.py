@@ -3,7 +3,7 @@
 Substitution happens on the decoded text before anything splits, parses or applies it, so the live
 check, the static validator, sync and path all read the same SQL. A value never holds a line break,
 so every statement keeps its line number. A placeholder without a value is one error naming it and
-where it stands; `${NAME:-default}` supplies its own default, as in a shell.
+where it stands (one in a `--` comment needs none); `${NAME:-default}` supplies its own default, as in a shell.
 """
 
 from __future__ import annotations
@@ -51,9 +51,26 @@ def substitute(text: str, variables: Mapping[str, str], shown_as: str = "<source
         return match.group(0)
 
     out = PLACEHOLDER.sub(value, text)
+    missing = [(name, line) for name, line in missing if not _in_comment(text, line, name)]
     if missing:
         name, line = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise SourceError(f"{shown_as}:{line}: placeholder ${{{name}}} has no value{more}; "
                           f"set {name} under [variables] in the configuration")
     return out
+
+
+def _in_comment(text: str, line: int, name: str) -> bool:
+    """Whether every `${name}` on `line` stands in a comment (a commented-out template line needs no value)."""
+    from chconform.sql.source import tokenize  # local: source.py imports this module
+
+    lines = text.split("\n")
+    start = sum(len(x) + 1 for x in lines[: line - 1])
+    end = start + len(lines[line - 1])
+    try:
+        tokens = tokenize(text[start:end])
+    except SourceError:
+        return False
+    spots = [m.start() for m in PLACEHOLDER.finditer(text, start, end) if m.group(1) == name]
+    comments = [(t.start + start, t.start + start + len(t.text)) for t in tokens if t.kind == "comment"]
+    return all(any(a <= spot < b for a, b in comments) for spot in spots)
