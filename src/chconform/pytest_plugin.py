@@ -112,7 +112,8 @@ class ConformanceSession:
             from chconform.engines import get_backend
 
             try:
-                self._backend = get_backend(self.backend_name, image=self.config.image, timeout_s=self.config.timeout_s)
+                self._backend = get_backend(self.backend_name, image=self.config.image, timeout_s=self.config.timeout_s,
+                                            engine=self.config.engine)
             except EnvironmentUnusable as exc:
                 pytest.skip(f"{self.backend_name} backend unusable: {exc}")
         return self._backend

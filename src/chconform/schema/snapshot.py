@@ -132,7 +132,7 @@ def build_snapshot(
         if kind == "materialized_view":
             storage = inner.get(f".inner_id.{r['uuid']}") or inner.get(f".inner.{r['name']}") or {}
         clauses = split_engine_full(storage.get("engine_full", "")) if storage else {}
-        engine = clauses.get("ENGINE", "") if kind in ("table", "materialized_view") else r["engine"]
+        engine = _engine_name(clauses.get("ENGINE", "")) if kind in ("table", "materialized_view") else r["engine"]
         text = parse_create(r.get("create_table_query", ""))
         key = (r["database"], r["name"])
         table = Table(
@@ -161,6 +161,14 @@ def build_snapshot(
         tables=tuple(result),
         functions=tuple(Function(r["name"], r["create_query"]) for r in sorted(functions, key=lambda f: f["name"])),
     )
+
+
+def _engine_name(engine: str) -> str:
+    """`Null` as 26.x quotes an engine named like a keyword, Null as 24.8 does: one name (same engine)."""
+    name, paren, rest = engine.partition("(")
+    if len(name) > 2 and name[0] == name[-1] == "`" and name[1:-1].replace("_", "").isalnum():
+        return name[1:-1] + paren + rest
+    return engine
 
 
 def _with_text(column: Column, text: CreateText) -> Column:

@@ -1,0 +1,189 @@
+"""The engine matrix on the real engines: 24.8 (chdb 3.3.0 from the engine cache) beside 26.9 (chdb-core).
+
+First use installs 24.8 into the engine cache (a few seconds from PyPI; tests/unit/test_releases.py covers
+the cache without a network). Every test here runs real ClickHouse.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chconform.checks.matrix import run_matrix
+from chconform.cli import run
+from chconform.config import load_config
+from chconform.engines.embedded import EmbeddedBackend, Hardening, Worker
+from chconform.engines.releases import RELEASES, installation
+from chconform.errors import EngineError, EnvironmentUnusable
+from chconform.schema import snapshot as snapshot_module
+from chconform.schema.compare import compare
+from chconform.schema.snapshot import take_snapshot
+from chconform.sql.source import read_source
+
+pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("engine-matrix")]
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "matrix"
+AGGREGATING = DATA / "aggregating" / "chconform.toml"
+
+
+def _build(release: str, path: Path) -> tuple[list[tuple[int, EngineError]], object]:
+    """Apply one file on a fresh engine of `release`: its errors (line, error) and its snapshot."""
+    source = read_source(path, path.name)
+    backend = EmbeddedBackend(prestart=False, engine=release)
+    instance = backend.instance()
+    try:
+        outcomes = instance.execute_many([s.text for s in source.statements])
+        errors = [(s.line, e) for s, e in zip(source.statements, outcomes) if e is not None]
+        return errors, take_snapshot(lambda sql: instance.query(sql, timeout=60), access=False)
+    finally:
+        instance.close()
+        backend.close()
+
+
+def test_each_release_runs_its_own_engine_in_the_sandbox() -> None:
+    for name in ("24.8", "26.9"):
+        backend = EmbeddedBackend(prestart=False, engine=name)
+        try:
+            assert backend.version().startswith(RELEASES[name].clickhouse)
+            assert backend.sandbox in ("landlock", "none") and backend.sandbox_detail
+            instance = backend.instance()
+            try:
+                assert instance.query("SELECT version() AS v")[0]["v"] == RELEASES[name].clickhouse
+            finally:
+                instance.close()
+        finally:
+            backend.close()
+
+
+def test_the_gate_parses_with_the_newest_engine_for_an_older_release() -> None:
+    """24.8 has no parseQueryToJSON: its workers' statements are parsed by one shared 26.9 worker."""
+    backend = EmbeddedBackend(prestart=False, engine="24.8")
+    instance = backend.instance()
+    try:
+        assert instance.worker.parse_service is not None
+        created, read = instance.execute_many(["CREATE TABLE t (a UInt8) ENGINE = MergeTree ORDER BY a",
+                                               "SELECT * FROM file('/etc/passwd')"])
+        assert created is None and read is not None and read.name == "REFUSED"
+        assert instance.query("SELECT name FROM system.tables WHERE database = 'default'") == [{"name": "t"}]
+        with instance.worker.parse_service.lease() as parser:
+            assert parser.version.startswith(RELEASES["26.9"].clickhouse)
+    finally:
+        instance.close()
+        backend.close()
+
+
+def test_without_the_shared_parser_a_24_8_worker_cannot_parse_for_its_gate() -> None:
+    """The routing is needed: 24.8's own engine has no parseQueryToJSON (the gate would get no tree)."""
+    worker = Worker(release=RELEASES["24.8"], release_path=installation(RELEASES["24.8"]),
+                    hardening=Hardening(gate=False))
+    try:
+        worker.wait_ready()
+        worker.call({"op": "open"}, 60, "opening")
+        with pytest.raises(EngineError) as caught:
+            worker.call({"op": "parse", "sql": "SELECT 1"}, 60, "parsing")
+        assert "parseQueryToJSON" in caught.value.message  # chdb 3.3.0 takes no bound parameters either
+    finally:
+        worker.close()
+
+
+def test_a_broken_installation_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache folder for 24.8 that holds another engine: the worker's version check stops it."""
+    real = Path(installation(RELEASES["25.8"]) or "")
+    fake = tmp_path / "cache" / "24.8"
+    fake.mkdir(parents=True)
+    (fake / "chdb").symlink_to(real / "chdb")
+    (fake / "chdb-3.3.0.dist-info").mkdir()
+    (fake / "chdb-3.3.0.dist-info" / "RECORD").write_text("")
+    shutil.copy(real / "chconform-settings.txt", fake / "chconform-settings.txt")
+    monkeypatch.setenv("CHCONFORM_ENGINE_CACHE", str(tmp_path / "cache"))
+    backend = EmbeddedBackend(prestart=False, engine="24.8", hardening=Hardening(landlock=False))
+    try:
+        with pytest.raises(EnvironmentUnusable) as caught:
+            backend.instance()
+        text = str(caught.value)
+        assert "\n" not in text and "runs ClickHouse 25.8.2.1, not 24.8.4.1" in text
+    finally:
+        backend.close()
+
+
+def test_an_unknown_release_on_the_command_line_is_exit_2_in_one_line() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", "--config", str(AGGREGATING), "--engine", "19.1"], out, err) == 2
+    assert err.getvalue().count("\n") == 1 and "unknown ClickHouse release '19.1'" in err.getvalue()
+
+
+def test_a_schema_only_26_refuses_builds_on_24_8_and_the_matrix_names_the_statement() -> None:
+    config = load_config(AGGREGATING)
+    assert config.engines == ("24.8",)
+    matrix = run_matrix(config, ["24.8", "26.9"], lambda release: EmbeddedBackend(engine=release), jobs=2)
+    old, new = matrix.runs
+    assert old.result.ok and old.result.clickhouse_version == RELEASES["24.8"].clickhouse
+    assert not new.result.ok and new.result.clickhouse_version == RELEASES["26.9"].clickhouse
+    schema = next(s for s in new.result.sources if s.path == "schema.sql")
+    assert [(e.round, e.line, e.name) for e in schema.errors][0] == (1, 13, "BAD_ARGUMENTS")
+    risks = {(d.source, d.line, d.round): d for d in matrix.divergences}
+    risk = risks[("schema.sql", 13, 1)]
+    assert risk.statement.startswith("CREATE TABLE IF NOT EXISTS metrics.daily_rollup")
+    assert risk.summary.startswith("applies on 24.8; fails on 26.9 with Code 36 (BAD_ARGUMENTS): Column(s) country")
+    assert risks[("migration.sql", 14, 1)].summary.startswith("applies on 24.8; fails on 26.9 with Code 36")
+
+
+def test_check_with_two_engines_prints_the_matrix_and_the_upgrade_risk() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["check", "--config", str(AGGREGATING), "--engine", "24.8", "--engine", "26.9"], out, err)
+    text = out.getvalue()
+    assert code == 1, text + err.getvalue()
+    assert text.startswith("chconform matrix: 2 sources on ClickHouse 24.8 (24.8.4.1), 26.9 (26.9.2.1)")
+    assert "schema.sql:13  CREATE TABLE IF NOT EXISTS metrics.daily_rollup" in text
+    assert "applies on 24.8; fails on 26.9 with Code 36 (BAD_ARGUMENTS)" in text
+    assert text.rstrip().endswith("Verdict: 24.8 PASS, 26.9 FAIL")
+    out = io.StringIO()
+    run(["check", "--config", str(AGGREGATING), "--engine", "24.8", "--engine", "26.9", "--format", "json"], out, err)
+    data = json.loads(out.getvalue())
+    assert [(r["engine"], r["ok"]) for r in data["releases"]] == [("24.8", True), ("26.9", False)]
+
+
+def test_check_on_the_configured_release_names_it() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", "--config", str(AGGREGATING), "--format", "json"], out, err) == 0, out.getvalue()
+    assert json.loads(out.getvalue())["clickhouse_version"] == RELEASES["24.8"].clickhouse
+
+
+def test_the_same_ddl_builds_the_same_schema_on_24_8_and_26_9() -> None:
+    """A broad corpus (every engine family, column property, table element, view, dictionary, function)."""
+    old_errors, old = _build("24.8", DATA / "corpus.sql")
+    new_errors, new = _build("26.9", DATA / "corpus.sql")
+    assert old_errors == [] and new_errors == []
+    assert compare(old, new) == []  # type: ignore[arg-type]
+
+
+def test_without_normalisation_the_releases_differ_in_form_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """26.x quotes an engine named like a keyword (`Null`): the normalisation above is what makes it equal."""
+    monkeypatch.setattr(snapshot_module, "_engine_name", lambda engine: engine)
+    _, old = _build("24.8", DATA / "corpus.sql")
+    _, new = _build("26.9", DATA / "corpus.sql")
+    assert [(d.object, d.aspect, d.canonical, d.actual) for d in compare(old, new)] == [  # type: ignore[arg-type]
+        ("shop.sink", "engine", "Null", "`Null`")]
+
+
+def test_a_text_that_means_something_else_on_another_release_differs() -> None:
+    """toTime() returns DateTime on 24.8 and Time on 26.x: the same view has another column type."""
+    _, old = _build("24.8", DATA / "meaning.sql")
+    _, new = _build("26.9", DATA / "meaning.sql")
+    found = [(d.object, d.column, d.aspect, d.canonical, d.actual) for d in compare(old, new)]  # type: ignore[arg-type]
+    assert ("clock.now_parts", "time_of_day", "view_columns", "DateTime", "Time") in found
+
+
+def test_this_repositorys_sources_build_the_same_schema_on_both_releases() -> None:
+    config = load_config(REPO / "pyproject.toml")
+    only = [config.canonical, "migrations/2025-qtickets-api-final.sql"]
+    matrix = run_matrix(config, ["24.8", "26.9"], lambda release: EmbeddedBackend(engine=release, spares=0),
+                        jobs=2, only=only)
+    assert matrix.ok, [(r.release, [s.errors or s.differences for s in r.result.sources]) for r in matrix.runs]
+    assert matrix.divergences == () and matrix.build_divergences == ()
+    assert all(snap is not None for run in matrix.runs for _, snap in run.snapshots)
