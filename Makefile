@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[dev]'   # the package, its extras, and what the tests and lint use
 	touch $(STAMP)
 
 check: $(STAMP)          ## live conformance check of this repository on the embedded engine
@@ -27,6 +27,10 @@ evidence: $(STAMP)       ## double bootstrap, describes, smoke, checks; writes l
 
 bench: $(STAMP)          ## benchmarks/RESULTS.md
 	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)           ## ruff and mypy on the package (configured in pyproject.toml)
+	$(BIN)/ruff check src
+	$(BIN)/mypy
 
 clean-venv:
 	rm -rf $(VENV)

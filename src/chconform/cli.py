@@ -25,7 +25,7 @@ from chconform.errors import ChconformError
 
 __all__ = ["main", "run", "COMMANDS", "EXIT_OK", "EXIT_FOUND", "EXIT_BAD", "command", "emit"]
 
-COMMAND_MODULES = ("check", "validate", "sync", "path", "diff", "bootstrap", "smoke", "evidence")
+COMMAND_MODULES = ("init", "check", "validate", "sync", "path", "diff", "bootstrap", "smoke", "evidence")
 
 
 EPILOG = """exit codes: 0 conforms, 1 findings, 2 bad usage or unusable environment, 130 interrupted.
@@ -41,10 +41,11 @@ def _verbosity() -> argparse.ArgumentParser:
     return shared
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the arguments, only the command they name is imported (a run starts in milliseconds)."""
     from chconform.reports.findings import tool_version
 
-    _load_plugins()
+    _load_plugins(argv)
     parser = argparse.ArgumentParser(prog="chconform", description=__doc__, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"chconform {tool_version()}")
@@ -56,16 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_plugins() -> None:
-    """Each command module registers itself on import."""
-    for module in COMMAND_MODULES:
+def _load_plugins(argv: Sequence[str] | None = None) -> None:
+    """Each command module registers itself on import: the one named in `argv`, else all (for help and errors)."""
+    named = next((a for a in argv or () if not a.startswith("-")), None)
+    for module in (named,) if named in COMMAND_MODULES else COMMAND_MODULES:
         importlib.import_module(f"chconform.commands.{module}")
 
 
 def run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     """The whole CLI as a function: arguments in, exit code out; a user's mistake is one line, never a traceback."""
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:

@@ -22,7 +22,8 @@ __all__ = ["SourceSpec", "PathSpec", "Config", "load_config", "find_config", "RO
 ROLES = ("dump", "init", "migration", "step")  # step: meaningful only in its path's order, never applied alone
 DEFAULT_IMAGE = "clickhouse/clickhouse-server:24.8"
 _TOP_KEYS = {"root", "canonical", "prelude", "key_tables", "timeout_s", "source", "path", "backend", "image",
-             "data_dir", "bootstrap", "smoke", "evidence", "engine", "variables", "settings", "rules", "macros"}
+             "data_dir", "bootstrap", "smoke", "evidence", "engine", "variables", "settings", "rules", "macros",
+             "max_source_mb"}
 _SOURCE_KEYS = {"path", "role", "must_define"}
 _PATH_KEYS = {"name", "steps", "from_rev", "format"}
 
@@ -36,6 +37,7 @@ class SourceSpec:
     role: str
     must_define: tuple[str, ...] = ()
     variables: tuple[tuple[str, str], ...] = ()  # [variables]: ${NAME} placeholders, substituted when read
+    max_bytes: int = 256 << 20  # max_source_mb: a larger file is refused before it is read
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,12 @@ def _build(file: Path, data: dict[str, Any]) -> Config:
     if variables:  # every reader of a source substitutes the same values
         sources = tuple(replace(s, variables=variables) for s in sources)
         steps_only = tuple(replace(s, variables=variables) for s in steps_only)
+    max_mb = data.get("max_source_mb", 256)
+    if not isinstance(max_mb, (int, float)) or isinstance(max_mb, bool) or max_mb <= 0:
+        raise ConfigError(f"{where}: max_source_mb must be a positive number of megabytes, not {max_mb!r}")
+    if max_mb != 256:
+        sources = tuple(replace(s, max_bytes=int(max_mb * (1 << 20))) for s in sources)
+        steps_only = tuple(replace(s, max_bytes=int(max_mb * (1 << 20))) for s in steps_only)
     timeout = data.get("timeout_s", 60)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"{where}: timeout_s must be a positive number of seconds, not {timeout!r}")

@@ -21,6 +21,13 @@ def copy_sources(dest: Path) -> Path:
     for src in conf["source"]:
         lines.append("\n[[source]]")
         lines.extend(f"{k} = {json.dumps(v)}" for k, v in src.items())
+    for table in ("bootstrap", "smoke"):  # what bootstrap and smoke read; paths made absolute (the copy is elsewhere)
+        settings = {k: str(REPO / v) if k == "payloads" else v for k, v in conf.get(table, {}).items()}
+        lines.append(f"\n[{table}]")
+        lines.extend(f"{k} = {json.dumps(v)}" for k, v in settings.items() if not isinstance(v, dict))
+        for name, sub in ((k, v) for k, v in settings.items() if isinstance(v, dict)):
+            lines.append(f"\n[{table}.{name}]")
+            lines.extend(f"{k} = {json.dumps(v)}" for k, v in sub.items())
     config = dest / "chconform.toml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config

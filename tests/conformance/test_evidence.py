@@ -1,6 +1,7 @@
 """`chconform evidence` on copies of the repository: a clean copy passes what it runs, and breaking any one thing
-makes the matching row FAIL and the command exit 1. The nested `pytest -n auto` step is skipped (`--skip pytest`)
-except in one test that runs it on a single small test file."""
+makes the matching row FAIL and the command exit 1; twice in a row in a git clone both pass and leave every
+tracked file as it was; a second run at the same time waits or says who holds the data and exits 2. The nested
+`pytest -n auto` step is skipped (`--skip pytest`) except in one test that runs it on a single small test file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,8 +28,10 @@ from chconform.evidence.pipeline import (
     SKIP,
     EvidenceOptions,
     docker_reachable,
+    item_texts,
     run_evidence,
 )
+from chconform.evidence.runtime import hold, lock_file
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("evidence")]
 
@@ -70,7 +75,7 @@ def evidence(repo: Path, *skip: str) -> tuple[int, dict[str, tuple[str, str]], s
         argv += ["--skip", name]
     code = run(argv, out, err)
     assert err.getvalue() == ""
-    by_item = {text: key for key, text in ITEMS.items()}
+    by_item = {text: key for key, text in item_texts(load_config(repo / "pyproject.toml")).items()}
     rows = {}
     for line in (repo / "logs" / "evidence.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
@@ -185,3 +190,88 @@ def test_the_pytest_step_writes_junit_and_fails_on_a_failing_test(repo: Path) ->
     (repo / "tests" / "unit" / "test_evidence_probe.py").write_text("def test_probe() -> None:\n    assert 1 + 1 == 3\n")
     failed = {r.key: r for r in run_evidence(config, options).rows}["pytest"]
     assert failed.status == FAIL and failed.reason == "exit 1: 1 tests: 1 failures, 0 errors, 0 skipped"
+
+
+FAST = ("validate", "compileall", "check", "docker")  # steps these tests do not need (each has its own test above)
+
+
+def _git_clone_of(repo: Path) -> None:
+    """Make the copy a git work tree with everything committed, as a fresh clone is."""
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
+                   check=True)
+
+
+def _tracked(repo: Path) -> dict[str, bytes]:
+    names = subprocess.run(["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, text=True,
+                           check=True).stdout.split("\0")
+    return {n: (repo / n).read_bytes() for n in filter(None, names)}
+
+
+def test_twice_in_a_row_both_pass_and_the_second_changes_no_tracked_byte(repo: Path) -> None:
+    _git_clone_of(repo)
+    code, rows, _ = evidence(repo, *FAST)
+    assert code == 0 and rows["git"] == (OK, "clean (the commit is in the table above)"), rows["git"]
+    after_first = _tracked(repo)
+    status_first = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True,
+                                  check=True).stdout
+    code, rows, _ = evidence(repo, *FAST)
+    assert code == 0, rows
+    assert rows["git"][0] == OK  # the first run's audit block is its own output, not a dirty tree
+    assert rows["env"][0] == OK and "kept" in rows["env"][1]  # the machine differs (.env now exists) ...
+    assert _tracked(repo) == after_first  # ... and still no tracked byte changed
+    assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True,
+                          check=True).stdout == status_first
+    log = (repo / "logs" / "git_status.log").read_text(encoding="utf-8")
+    if status_first:
+        assert "a previous run's own output: not counted" in log
+
+
+def test_a_hand_edit_outside_the_audit_block_still_fails_the_git_row(repo: Path) -> None:
+    _git_clone_of(repo)
+    report = repo / "ZAKAZ_DASHBOARD_AUDIT_REPORT.md"
+    report.write_text(report.read_text(encoding="utf-8") + "\nan uncommitted note\n", encoding="utf-8")
+    code, rows, _ = evidence(repo, "bootstrap", "smoke", *FAST)
+    assert code == 1 and rows["git"] == (FAIL, "1 changed or untracked paths before the run")
+
+
+def test_a_run_while_another_holds_the_data_directory_is_one_line_and_exit_2(repo: Path) -> None:
+    config = load_config(repo / "pyproject.toml")
+    with hold((repo / "infra" / "clickhouse" / "data").resolve(), "chconform evidence"):
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["evidence", "--config", str(config.config_file), "--skip", "pytest"], out, err)
+    assert code == 2 and out.getvalue() == ""
+    assert err.getvalue().count("\n") == 1 and "is in use by chconform evidence (pid" in err.getvalue()
+    assert not (repo / "logs" / "evidence.md").exists()  # it touched nothing
+
+
+def _evidence_process(repo: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHCONFORM_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH", "")]))
+    argv = [sys.executable, "-m", "chconform", "evidence", "--config", str(repo / "pyproject.toml"), "--skip", "pytest"]
+    for name in FAST:
+        argv += ["--skip", name]
+    return subprocess.Popen([*argv, *extra], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def test_concurrent_runs_end_without_a_traceback_one_waits_one_is_told_who_holds(repo: Path) -> None:
+    first = _evidence_process(repo)
+    lock = lock_file(repo / "logs")
+    deadline = time.monotonic() + 300  # a generous bound on start-up, not a timing assertion
+    while f"(pid {first.pid}," not in (lock.read_text() if lock.exists() else "") and first.poll() is None:
+        assert time.monotonic() < deadline, "the first run never took the lock"
+        time.sleep(0.05)
+    refused = _evidence_process(repo)
+    waiting = _evidence_process(repo, "--wait", "1800")
+    results = [(p, *p.communicate(timeout=1800)) for p in (first, refused, waiting)]
+    for proc, out, err in results:
+        assert "Traceback" not in out + err, out + err
+    (_, out1, err1), (_, out2, err2), (_, out3, err3) = results
+    if refused.returncode == 2:  # the first run still held the lock when the second started (the usual case)
+        assert out2 == "" and err2.count("\n") == 1 and f"in use by chconform evidence (pid {first.pid}," in err2
+    else:  # the first had already finished: the second simply ran
+        assert refused.returncode == 0, out2 + err2
+    assert first.returncode == 0, out1 + err1
+    assert waiting.returncode == 0, out3 + err3  # it waited for the lock, then passed

@@ -52,7 +52,7 @@ def test_default_target_is_embedded_in_the_repo_data_dir(config, tmp_path: Path)
     target = load_target(config, env)
     assert target.kind == "embedded"
     assert target.data_dir == (REPO / "infra" / "clickhouse" / "data").resolve()
-    assert target.label() == "embedded (chDB data directory infra/clickhouse/data)"
+    assert target.label() == f"embedded ClickHouse {config.engine} (chDB data directory infra/clickhouse/data)"
     assert TEST_PASSWORD not in repr(target)  # the password never reaches a log through repr
 
 

@@ -13,6 +13,7 @@ from chconform.evidence.smoke import (
     Payload,
     SmokeResult,
     format_query,
+    job_row_sql,
     load_payloads,
     payload_problems,
     readback_problems,
@@ -83,3 +84,22 @@ def test_smoke_result_needs_unchanged_count_in_dry_run_and_one_more_otherwise() 
     assert not SmokeResult("t", "v", True, None, None, fine).ok
     assert not SmokeResult("t", "v", True, 3, 3, (Check("x", False, "why"),)).ok
     assert not SmokeResult("t", "v", True, 3, 3, ()).ok
+
+
+def test_without_a_job_table_there_is_no_count_to_compare_but_checks_still_decide() -> None:
+    fine = (Check("x", True),)
+    assert SmokeResult("t", "v", True, None, None, fine, job_table=None).ok
+    assert not SmokeResult("t", "v", True, None, None, (Check("x", False, "why"),), job_table=None).ok
+    assert SmokeResult("t", "v", False, 3, 3, fine, job_table="db.jobs", job_rows=0).ok  # no job row configured
+    assert not SmokeResult("t", "v", False, 3, 3, fine, job_table="db.jobs", job_rows=1).ok
+
+
+def test_the_job_row_is_literals_now_and_the_row_count() -> None:
+    row = (("job", "smoke"), ("started_at", "now()"), ("rows_processed", "{rows}"), ("message", "it's"),
+           ("ok", True), ("ratio", 0.5))
+    sql = job_row_sql("db.jobs", row, 7)
+    assert sql == ("INSERT INTO `db`.`jobs` (`job`, `started_at`, `rows_processed`, `message`, `ok`, `ratio`) "
+                   "VALUES ('smoke', now(), 7, 'it\\'s', 1, 0.5)")
+    # only the exact words are expressions: anything else is a quoted string, never SQL
+    assert job_row_sql("db.jobs", (("note", "now() ; DROP TABLE x"),), 0) == \
+        "INSERT INTO `db`.`jobs` (`note`) VALUES ('now() ; DROP TABLE x')"

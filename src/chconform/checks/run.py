@@ -93,7 +93,7 @@ class RunResult:
 
 
 def load_source(spec: SourceSpec) -> Source:
-    return read_source(spec.file, spec.path, variables=spec.variables)
+    return read_source(spec.file, spec.path, variables=spec.variables, max_bytes=spec.max_bytes)
 
 
 def apply_statements(

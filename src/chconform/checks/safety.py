@@ -163,7 +163,7 @@ def _alter(code: list[Token], words: list[str], target: str) -> list[Destructive
 
 
 def classify_destructive(stmt: Statement) -> str | None:
-    """Why the statement may destroy data ("DROP TABLE zakaz.t", …), or None."""
+    """Why the statement may destroy data ("DROP TABLE db.t", …), or None."""
     actions = destructive_actions(stmt)
     return "; ".join(a.detail for a in actions) if actions else None
 

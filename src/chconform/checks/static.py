@@ -161,7 +161,8 @@ def _variants(config: Config, sims: dict[str, Simulation]) -> dict[str, tuple[Va
 
 def read_sources(config: Config) -> dict[str, Source]:
     """Read every configured source; an unreadable one raises SourceError naming it."""
-    return {spec.path: read_source(spec.file, spec.path, variables=spec.variables) for spec in config.sources}
+    return {spec.path: read_source(spec.file, spec.path, variables=spec.variables,
+                                  max_bytes=spec.max_bytes) for spec in config.sources}
 
 
 def validate(config: Config) -> StaticReport:

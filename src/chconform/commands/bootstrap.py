@@ -1,4 +1,4 @@
-"""`chconform bootstrap`: apply the canonical DDL and the roles/grants to the persistent target, logging each statement."""
+"""`chconform bootstrap`: the canonical DDL, then the roles and grants, on the persistent target (each one logged)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,20 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    "admin credentials (default: <root>/.env when present)")
     p.add_argument("--allow-destructive", action="store_true",
                    help="run statements that drop or truncate tables holding rows (refused otherwise)")
-    p.add_argument("--access-source", default="bootstrap_all.sql",
-                   help="source whose roles and grants are applied after the canonical DDL (default bootstrap_all.sql)")
+    p.add_argument("--access-source",
+                   help="source whose roles and grants are applied after the canonical DDL "
+                        "(default: [tool.chconform.bootstrap] access_source; none when unset)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run on the same data directory to finish (default: exit 2 at once)")
 
 
-@command("bootstrap", "apply the canonical DDL, then the roles and grants, to a persistent target (logs every statement)",
+@command("bootstrap",
+         "apply the canonical DDL, then the roles and grants, to a persistent target (logs every statement)",
          _arguments)
 def cmd_bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from chconform.evidence.bootstrap import load_target, run_bootstrap
     from chconform.config import load_config
+    from chconform.evidence.bootstrap import load_target, run_bootstrap
+    from chconform.evidence.runtime import hold
 
     config = load_config(args.config)
     target = load_target(config, args.env_file)
@@ -34,5 +39,6 @@ def cmd_bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(line + "\n")
         out.flush()
 
-    result = run_bootstrap(config, target, args.allow_destructive, args.access_source, write)
+    with hold(target.data_dir, "chconform bootstrap", args.wait):
+        result = run_bootstrap(config, target, args.allow_destructive, args.access_source, write)
     return EXIT_OK if result.ok else EXIT_FOUND

@@ -165,6 +165,11 @@ def _reason(exc: BaseException) -> str:
 
 def probe_engine(timeout_s: int = 5) -> None:
     """Raise EnvironmentUnusable in one line unless a Docker engine answers."""
+    import importlib.util
+
+    missing = [m for m in ("docker", "testcontainers", "clickhouse_connect") if importlib.util.find_spec(m) is None]
+    if missing:  # an optional extra: the core install runs the embedded engine only
+        raise EnvironmentUnusable(f"the docker backend needs {', '.join(missing)}: pip install 'chconform[docker]'")
     where = docker_host()
     try:
         import docker

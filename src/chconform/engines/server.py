@@ -141,8 +141,12 @@ def connect(
     timeout_s: float = 60.0,
 ) -> HttpInstance:
     """Open a connection, or raise EnvironmentUnusable in one line naming the server (never the password)."""
-    import clickhouse_connect
-    from clickhouse_connect.driver.exceptions import Error as DriverError
+    try:
+        import clickhouse_connect
+        from clickhouse_connect.driver.exceptions import Error as DriverError
+    except ImportError:  # an optional extra: the core install checks without a server
+        raise EnvironmentUnusable("talking to a ClickHouse server needs clickhouse-connect: "
+                                  "pip install 'chconform[docker]'") from None
 
     try:
         client = clickhouse_connect.get_client(

@@ -1,10 +1,12 @@
 """Bootstrap a persistent ClickHouse: the canonical DDL, then the roles and grants, statement by statement.
 
 Unlike `check`, the target here is not thrown away: an embedded chDB data
-directory (default `infra/clickhouse/data/`) or the compose server `ch-zakaz`.
-So every statement is logged with file:line, outcome and time, and a statement
-that would drop or truncate a table holding rows is refused unless the user
-asked for it (`--allow-destructive`).
+directory (default `<root>/data/`, created with a `.gitignore` of its own) or the
+server of `<root>/docker-compose.yml`. The roles and grants come from the source
+named by `[tool.chconform.bootstrap] access_source` (none by default). So every
+statement is logged with file:line, outcome and time, and a statement that would
+drop or truncate a table holding rows is refused unless the user asked for it
+(`--allow-destructive`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from chconform.checks.rules import role_findings
+from chconform.checks.safety import Destructive, classify_destructive, destructive_actions
 from chconform.config import Config
 from chconform.errors import (
     ConfigError,
@@ -26,9 +30,8 @@ from chconform.errors import (
     EngineTimeout,
     EnvironmentUnusable,
 )
+from chconform.evidence.runtime import runtime_dir
 from chconform.gate.policy import gate
-from chconform.checks.rules import role_findings
-from chconform.checks.safety import Destructive, classify_destructive, destructive_actions
 from chconform.sql.source import Source, Statement, read_source
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "Session",
     "StepOutcome",
     "Target",
+    "access_source_of",
     "apply_plan",
     "bootstrap_plan",
     "destructive_reason",
@@ -50,7 +54,6 @@ __all__ = [
 ]
 
 TARGETS = ("embedded", "compose")
-ACCESS_SOURCE = "bootstrap_all.sql"
 _HEALTH_TIMEOUT = 240.0
 _LOST = "engine lost: "
 
@@ -105,10 +108,12 @@ class Target:
     compose_file: Path
     env_file: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # may hold passwords
+    engine: str | None = None  # the embedded ClickHouse release (config `engine`); None: the newest
 
     def label(self) -> str:
         if self.kind == "embedded":
-            return f"embedded (chDB data directory {_shown(self.data_dir, self.repo)})"
+            release = f" ClickHouse {self.engine}" if self.engine else ""
+            return f"embedded{release} (chDB data directory {_shown(self.data_dir, self.repo)})"
         host, port = self.env.get("CHCONFORM_HOST", "127.0.0.1"), self.env.get("CHCONFORM_HTTP_PORT", "8123")
         return f"compose ({_shown(self.compose_file, self.repo)}, http://{host}:{port})"
 
@@ -140,7 +145,7 @@ def load_target(config: Config, env_file: Path | None = None) -> Target:
     raw_dir = values.get("CHCONFORM_DATA_DIR")
     data_dir = (repo / raw_dir) if raw_dir else (config.data_dir or config.root / "data")
     return Target(kind, repo, data_dir.resolve(), (config.root / "docker-compose.yml").resolve(),
-                  env_file.resolve() if env_file else None, values)
+                  env_file.resolve() if env_file else None, values, config.engine)
 
 
 # --- sessions on a persistent target ---------------------------------------------------------
@@ -164,12 +169,13 @@ class Session(Protocol):
 class EmbeddedSession:
     """A chDB session on a fixed data directory, hosted by the embedded backend's worker process."""
 
-    def __init__(self, data_dir: Path, timeout_s: float = 60.0) -> None:
-        from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance, Worker
+    def __init__(self, data_dir: Path, timeout_s: float = 60.0, engine: str | None = None) -> None:
+        from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance
 
-        EmbeddedBackend(prestart=False)  # raises EnvironmentUnusable without chdb-core
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.worker = Worker(data_dir=str(data_dir), timeout_s=timeout_s)
+        # raises EnvironmentUnusable without chdb-core or when the release cannot be installed
+        self.backend = EmbeddedBackend(prestart=False, timeout_s=timeout_s, engine=engine)
+        runtime_dir(data_dir)
+        self.worker = self.backend.persistent_worker(str(data_dir))
         self.instance = EmbeddedInstance(self.worker)
         self.version = self.worker.version
 
@@ -180,10 +186,11 @@ class EmbeddedSession:
         return self.instance.query(sql, timeout)
 
     def raw(self, sql: str, timeout: float | None = None) -> str:
-        return self.worker.call({"sql": sql, "fmt": "TabSeparated"}, timeout, "running a query")
+        return self.worker.call({"sql": sql, "fmt": "TabSeparated", "own": True}, timeout, "running a query")
 
     def close(self) -> None:
         self.instance.close()
+        self.backend.close()
 
 
 class ServerSession:
@@ -229,7 +236,8 @@ def compose_health(ps_output: str) -> dict[str, str]:
     text = ps_output.strip()
     if not text:
         return {}
-    items = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.splitlines() if line.strip()]
+    items = json.loads(text) if text.startswith("[") else [json.loads(line) for line in lines]
     return {str(i.get("Service") or i.get("Name")): str(i.get("Health") or i.get("State") or "") for i in items}
 
 
@@ -257,7 +265,8 @@ def start_compose(target: Target, log: Callable[[str], None]) -> None:
         if any(h == "unhealthy" for h in health.values()):
             break
         time.sleep(2)
-    raise EnvironmentUnusable(f"compose services not healthy within {_HEALTH_TIMEOUT:.0f}s: {health or 'none running'}; "
+    raise EnvironmentUnusable(f"compose services not healthy within {_HEALTH_TIMEOUT:.0f}s: "
+                              f"{health or 'none running'}; "
                               f"see `docker compose -f {target.compose_file} logs`")
 
 
@@ -270,7 +279,7 @@ def open_target(target: Target, log: Callable[[str], None] = lambda _: None, sta
                 timeout_s: float = 60.0) -> Session:
     """Open the persistent target; for compose, start the server first (unless `start` is False)."""
     if target.kind == "embedded":
-        return EmbeddedSession(target.data_dir, timeout_s)
+        return EmbeddedSession(target.data_dir, timeout_s, target.engine)
     if start:
         start_compose(target, log)
     password = target.env.get("CLICKHOUSE_PASSWORD", "")
@@ -296,7 +305,8 @@ def _affected(session: Session, actions: list[Destructive]) -> list[str] | None:
     tables: list[str] = []
     for action in actions:
         if action.kind == "drop_database":
-            rows = session.query(f"SELECT name FROM system.tables WHERE database = {sql_string(action.target)} ORDER BY name")
+            rows = session.query("SELECT name FROM system.tables "
+                                 f"WHERE database = {sql_string(action.target)} ORDER BY name")
             tables.extend(f"{action.target}.{r['name']}" for r in rows)
         elif "." in action.target and "?" not in action.target:
             tables.append(action.target)
@@ -308,7 +318,8 @@ def _affected(session: Session, actions: list[Destructive]) -> list[str] | None:
 def rows_held(session: Session, fqn: str) -> int:
     """Rows a table holds now (0 when it does not exist or is a plain view)."""
     db, _, name = fqn.partition(".")
-    found = session.query(f"SELECT engine FROM system.tables WHERE database = {sql_string(db)} AND name = {sql_string(name)}")
+    found = session.query("SELECT engine FROM system.tables "
+                          f"WHERE database = {sql_string(db)} AND name = {sql_string(name)}")
     if not found or found[0]["engine"] == "View":
         return 0
     return int(session.query(f"SELECT count() AS n FROM {sql_ident(fqn)}")[0]["n"])
@@ -372,15 +383,25 @@ class BootstrapResult:
         if self.count("not_run"):
             parts.append(f"{self.count('not_run')} not run")
         verdict = "OK" if self.ok else "FAILED"
-        return f"bootstrap: {len(self.outcomes)} statements: {', '.join(parts)}, {self.count('skipped')} skipped{why} => {verdict}"
+        return (f"bootstrap: {len(self.outcomes)} statements: {', '.join(parts)}, "
+                f"{self.count('skipped')} skipped{why} => {verdict}")
 
 
-def bootstrap_plan(config: Config, access_source: str = ACCESS_SOURCE) -> tuple[list[tuple[Source, Statement]], list[str]]:
-    """Every statement of the canonical source, then the access statements (roles, grants) of `access_source`."""
+def access_source_of(config: Config, access_source: str | None = None) -> str | None:
+    """The source whose roles and grants follow the canonical DDL: the argument, else the config's, else none."""
+    return access_source or config.bootstrap.access_source
+
+
+def bootstrap_plan(config: Config, access_source: str | None = None
+                   ) -> tuple[list[tuple[Source, Statement]], list[str]]:
+    """Every statement of the canonical source, then the access statements (roles, grants) of the access source."""
     canon = read_source(config.canonical_source.file, config.canonical)
     plan = [(canon, s) for s in canon.statements]
     notes = [f"warning: {d.where()}: {d.aspect} ({d.actual})" for d in role_findings(canon, "dump")]
     notes.extend(f"warning: {w}" for w in canon.warnings)
+    access_source = access_source_of(config, access_source)
+    if access_source is None or access_source == config.canonical:
+        return plan, notes
     access_file = (config.root / access_source).resolve()
     if not access_file.is_relative_to(config.root.resolve()):
         raise ConfigError(f"--access-source {access_source!r} is outside the root {config.root}")
@@ -438,7 +459,8 @@ def _apply_one(
         return StepOutcome(source.path, stmt.line, stmt.first_line, "failed", f"{_LOST}{exc}",
                            round(time.monotonic() - started, 3))
     except EngineError as exc:
-        return StepOutcome(source.path, stmt.line, stmt.first_line, "failed", str(exc), round(time.monotonic() - started, 3))
+        return StepOutcome(source.path, stmt.line, stmt.first_line, "failed", str(exc),
+                           round(time.monotonic() - started, 3))
     return StepOutcome(source.path, stmt.line, stmt.first_line, "ok", "", round(time.monotonic() - started, 3))
 
 
@@ -446,18 +468,20 @@ def run_bootstrap(
     config: Config,
     target: Target,
     allow_destructive: bool = False,
-    access_source: str = ACCESS_SOURCE,
+    access_source: str | None = None,
     write: Callable[[str], None] = lambda _: None,
 ) -> BootstrapResult:
     """Open the target, apply the plan, log every statement as it finishes."""
     started = time.monotonic()
     plan, notes = bootstrap_plan(config, access_source)
+    access_source = access_source_of(config, access_source)
     session = open_target(target, write, timeout_s=config.timeout_s)
     try:
         write(f"chconform bootstrap: target {target.label()}, ClickHouse {session.version}")
-        write(f"plan: {config.canonical} ({sum(1 for s, _ in plan if s.path == config.canonical)} statements), "
-              f"then the roles and grants of {access_source} "
-              f"({sum(1 for s, _ in plan if s.path != config.canonical)} statements)")
+        extra = sum(1 for s, _ in plan if s.path != config.canonical)
+        write(f"plan: {config.canonical} ({len(plan) - extra} statements)"
+              + (f", then the roles and grants of {access_source} ({extra} statements)" if extra or access_source
+                 else "; no access source ([tool.chconform.bootstrap] access_source)"))
         for note in notes:
             write(note)
         width = max((len(f"{s.path}:{st.line}") for s, st in plan), default=0)

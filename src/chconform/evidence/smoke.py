@@ -1,11 +1,12 @@
 """Smoke test of the persistent target: every key table and view answers, and sample payloads fit the live types.
 
-The dry run writes nothing: payload rows are parsed by the engine with the
-live column types through the `format()` table function and read back, and
-the row counts of `zakaz.meta_job_runs` (and of every table) are compared
-before and after. Without `--dry-run` the rows are written, with one
-`meta_job_runs` row, and each materialized view reading a written table must
-have received rows.
+What it reads and writes is the repository's `[tool.chconform.smoke]`: the job table (the
+ETL's run log), the payload folder, more objects to read, and the row a real run logs.
+The dry run writes nothing: payload rows are parsed by the engine with the live column
+types through the `format()` table function and read back, and the row counts of the job
+table (and of every table) are compared before and after. Without `--dry-run` the rows
+are written, with the configured job row, and each materialized view reading a written
+table must have received rows.
 """
 
 from __future__ import annotations
@@ -17,25 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chconform.evidence.bootstrap import Session, Target, open_target, sql_ident, sql_string
-from chconform.config import Config
+from chconform.config import Config, SmokeSettings
 from chconform.errors import EngineError, SourceError
+from chconform.evidence.bootstrap import Session, Target, open_target, sql_ident, sql_string
 from chconform.sql.source import read_source
 
 __all__ = [
-    "JOB_TABLE",
     "Check",
     "Payload",
     "SmokeResult",
     "expected_views",
     "format_query",
+    "job_row_sql",
     "load_payloads",
     "payload_problems",
     "readback_problems",
     "run_smoke",
 ]
 
-JOB_TABLE = "zakaz.meta_job_runs"
 _VIEW_ENGINES = ("View", "MaterializedView")
 _STRICT = ("input_format_skip_unknown_fields = 0, input_format_null_as_default = 0, "
            "input_format_parallel_parsing = 0")
@@ -68,12 +68,16 @@ class SmokeResult:
     count_before: int | None
     count_after: int | None
     checks: tuple[Check, ...]
+    job_table: str | None = "configured"  # None: no job table is configured, so there is no count to compare
+    job_rows: int = 1  # rows a real (not dry) run adds to the job table
 
     @property
     def count_ok(self) -> bool:
+        if self.job_table is None:
+            return True
         if self.count_before is None or self.count_after is None:
             return False
-        return self.count_after == self.count_before + (0 if self.dry_run else 1)
+        return self.count_after == self.count_before + (0 if self.dry_run else self.job_rows)
 
     @property
     def ok(self) -> bool:
@@ -124,6 +128,22 @@ def format_query(payload: Payload, columns: list[dict[str, Any]]) -> str:
     names = ", ".join(sql_ident(c["name"]) for c in present)
     return (f"SELECT {names} FROM format(JSONEachRow, {sql_string(structure)}, {sql_string(data)}) "
             f"SETTINGS {_STRICT}")
+
+
+_JOB_VALUES: dict[str, Callable[[int], str]] = {"now()": lambda rows: "now()", "{rows}": str}  # not literals
+
+
+def job_row_sql(table: str, row: tuple[tuple[str, str | int | float | bool], ...], rows: int) -> str:
+    """The INSERT of the job row a real run logs: literals, `now()`, and `{rows}` for the rows written (pure)."""
+    def value(v: str | int | float | bool) -> str:
+        if isinstance(v, bool):
+            return "1" if v else "0"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        return _JOB_VALUES[v](rows) if v in _JOB_VALUES else sql_string(v)
+
+    names = ", ".join(sql_ident(k) for k, _ in row)
+    return f"INSERT INTO {sql_ident(table)} ({names}) VALUES ({', '.join(value(v) for _, v in row)})"
 
 
 def _same(sent: Any, got: Any) -> bool:
@@ -202,7 +222,8 @@ def _validate_payload(session: Session, payload: Payload, existing: set[str]) ->
     if problems:
         return Check(name, False, "; ".join(problems))
     used = len({k for row in payload.rows for k in row})
-    return Check(name, True, f"{len(payload.rows)} rows parse with the live types of {used} columns and read back unchanged")
+    return Check(name, True,
+                 f"{len(payload.rows)} rows parse with the live types of {used} columns and read back unchanged")
 
 
 def _write_payloads(session: Session, payloads: list[Payload]) -> list[Check]:
@@ -211,7 +232,8 @@ def _write_payloads(session: Session, payloads: list[Payload]) -> list[Check]:
     for payload in payloads:
         deps = session.query(
             "SELECT arrayJoin(arrayZip(dependencies_database, dependencies_table)) AS dep FROM system.tables "
-            f"WHERE database = {sql_string(payload.table.split('.')[0])} AND name = {sql_string(payload.table.split('.')[1])}")
+            f"WHERE database = {sql_string(payload.table.split('.')[0])} "
+            f"AND name = {sql_string(payload.table.split('.')[1])}")
         views = [f"{d['dep'][0]}.{d['dep'][1]}" for d in deps]
         before = {v: _count(session, v) for v in views}
         data = "\n".join(json.dumps(row, ensure_ascii=False) for row in payload.rows)
@@ -231,14 +253,19 @@ def _write_payloads(session: Session, payloads: list[Payload]) -> list[Check]:
 def run_smoke(
     config: Config,
     target: Target,
-    payload_dir: Path,
+    payload_dir: Path | None,
     dry_run: bool,
     write: Callable[[str], None] = lambda _: None,
 ) -> SmokeResult:
     """Count, probe, validate (or write), count again; log every step."""
+    settings: SmokeSettings = config.smoke
+    job = settings.job_table
     repo = config.config_file.parent
-    shown = payload_dir.relative_to(repo).as_posix() if payload_dir.is_relative_to(repo) else str(payload_dir)
-    payloads = load_payloads(payload_dir, shown)
+    shown = ""
+    payloads: list[Payload] = []
+    if payload_dir is not None:
+        shown = payload_dir.relative_to(repo).as_posix() if payload_dir.is_relative_to(repo) else str(payload_dir)
+        payloads = load_payloads(payload_dir, shown)
     views = expected_views(config)
     started = time.monotonic()
     session = open_target(target, write, start=False, timeout_s=config.timeout_s)
@@ -248,59 +275,72 @@ def run_smoke(
         checks.append(check)
         write(check.log_line())
 
+    def count(when: str) -> int | None:
+        if job is None:
+            return None
+        try:
+            n = _count(session, job)
+        except EngineError as exc:
+            record(Check(f"{job} count {when}", False, str(exc)))
+            return None
+        if when == "before":
+            write(f"{job} count before: {n}")
+        return n
+
+    job_rows = 1 if settings.job_row else 0
     before = after = None
     try:
-        mode = "dry run: nothing is written" if dry_run else "writes the sample rows and one meta_job_runs row"
+        logged = f" and one {job} row" if job and job_rows else ""
+        mode = "dry run: nothing is written" if dry_run else f"writes the sample rows{logged}"
         write(f"chconform smoke ({mode}): target {target.label()}, ClickHouse {session.version}")
-        try:
-            before = _count(session, JOB_TABLE)
-            write(f"{JOB_TABLE} count before: {before}")
-        except EngineError as exc:
-            record(Check(f"{JOB_TABLE} count before", False, str(exc)))
+        before = count("before")
         counts_before = _row_counts(session)
         live = session.query("SELECT database, name, engine FROM system.tables "
                              "WHERE database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema') "
                              "AND NOT startsWith(name, '.inner') ORDER BY database, name")
         existing = {f"{r['database']}.{r['name']}" for r in live}
         live_views = [f"{r['database']}.{r['name']}" for r in live if r["engine"] in _VIEW_ENGINES]
-        objects = list(dict.fromkeys([JOB_TABLE, *config.key_tables, *views, *live_views]))
+        first = [job] if job else []
+        objects = list(dict.fromkeys([*first, *config.key_tables, *settings.reads, *views, *live_views]))
         for name in objects:
             if name not in existing:
-                record(Check(name, False, "absent on the target (the canonical source defines it)"))
+                record(Check(name, False, "absent on the target (the configuration or the canonical source names it)"
+                             if name in settings.reads or name == job else
+                             "absent on the target (the canonical source defines it)"))
                 continue
             for check in _probe(session, name):
                 record(check)
-        if not payloads:
+        if payload_dir is None:
+            write("no payload folder: pass --payloads or set [tool.chconform.smoke] payloads")
+        elif not payloads:
             record(Check(f"payloads in {shown}", False, "no *.json payload files"))
         for payload in payloads:
             record(_validate_payload(session, payload, existing))
         if not dry_run:
             for check in _write_payloads(session, payloads):
                 record(check)
-            rows = sum(len(p.rows) for p in payloads)
-            try:
-                session.execute(
-                    f"INSERT INTO {sql_ident(JOB_TABLE)} (job, started_at, finished_at, status, rows_processed, message) "
-                    f"VALUES ('chconform_smoke', now(), now(), 'ok', {rows}, 'chconform smoke: sample QTickets payloads')")
-                record(Check(f"insert one {JOB_TABLE} row", True))
-            except EngineError as exc:
-                record(Check(f"insert one {JOB_TABLE} row", False, str(exc)))
-        try:
-            after = _count(session, JOB_TABLE)
-        except EngineError as exc:
-            record(Check(f"{JOB_TABLE} count after", False, str(exc)))
+            if job and settings.job_row:
+                rows = sum(len(p.rows) for p in payloads)
+                try:
+                    session.execute(job_row_sql(job, settings.job_row, rows))
+                    record(Check(f"insert one {job} row", True))
+                except EngineError as exc:
+                    record(Check(f"insert one {job} row", False, str(exc)))
+        after = count("after")
         if dry_run:
-            changed = {t: (n, counts_before.get(t)) for t, n in _row_counts(session).items() if counts_before.get(t) != n}
+            changed = {t: (n, counts_before.get(t)) for t, n in _row_counts(session).items()
+                       if counts_before.get(t) != n}
             record(Check("row counts of every table unchanged", not changed,
-                         ", ".join(f"{t}: {b} -> {n}" for t, (n, b) in sorted(changed.items())) or "dry run wrote nothing"))
+                         ", ".join(f"{t}: {b} -> {n}" for t, (n, b) in sorted(changed.items()))
+                         or "dry run wrote nothing"))
     finally:
         session.close()
-    result = SmokeResult(target.label(), session.version, dry_run, before, after, tuple(checks))
-    if after is not None:
-        expectation = "unchanged" if dry_run else "one row more"
-        write(f"{JOB_TABLE} count after: {after} ({expectation}: {'yes' if result.count_ok else 'NO'})")
+    result = SmokeResult(target.label(), session.version, dry_run, before, after, tuple(checks), job, job_rows)
+    if job is not None and after is not None:
+        expectation = "unchanged" if dry_run or not job_rows else "one row more"
+        write(f"{job} count after: {after} ({expectation}: {'yes' if result.count_ok else 'NO'})")
     failed = sum(1 for c in checks if not c.ok) + (0 if result.count_ok else 1)
     write(f"elapsed: {time.monotonic() - started:.2f}s")
-    write(f"smoke: {len(checks)} checks, {failed} failed, {JOB_TABLE} count {before} -> {after} => "
-          f"{'OK' if result.ok else 'FAILED'}")
+    counted = f", {job} count {before} -> {after}" if job else ""
+    write(f"smoke: {len(checks)} checks, {failed} failed{counted} => {'OK' if result.ok else 'FAILED'}")
     return result

@@ -53,7 +53,7 @@ def _user_text(r: dict[str, Any]) -> str:
 
 
 def grant_text(r: dict[str, Any]) -> str:
-    """`GRANT SELECT ON zakaz.*` as ClickHouse would show it, from one system.grants row."""
+    """`GRANT SELECT ON db.*` as ClickHouse would show it, from one system.grants row."""
     what = str(r["access_type"]) + (f"({r['column']})" if r.get("column") else "")
     on = "*.*" if not r.get("database") else f"{r['database']}.{r.get('table') or '*'}"
     verb = "REVOKE" if int(r.get("is_partial_revoke") or 0) else "GRANT"

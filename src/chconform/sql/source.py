@@ -29,6 +29,7 @@ __all__ = [
     "read_source",
     "first_link",
     "ACCESS_KINDS",
+    "DEFAULT_MAX_SOURCE_BYTES",
 ]
 
 ACCESS_KINDS = frozenset({"access"})
@@ -386,8 +387,12 @@ def first_link(root: Path, path: str) -> str | None:
     return None
 
 
+DEFAULT_MAX_SOURCE_BYTES = 256 << 20  # config `max_source_mb`: far above any schema, below what exhausts memory
+
+
 def read_source(path: Path, shown_as: str, database: str = "default",
-                variables: Mapping[str, str] | tuple[tuple[str, str], ...] = ()) -> Source:
+                variables: Mapping[str, str] | tuple[tuple[str, str], ...] = (),
+                max_bytes: int = DEFAULT_MAX_SOURCE_BYTES) -> Source:
     """Read and split one file; unreadable input raises SourceError naming it.
 
     `${NAME}` placeholders are replaced from `variables` ([variables]) before anything else reads the text,
@@ -405,9 +410,12 @@ def read_source(path: Path, shown_as: str, database: str = "default",
         raise SourceError(f"{shown_as}: cannot read ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "rb") as fh:
-            data = fh.read()
+            data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise SourceError(f"{shown_as}: cannot read ({exc.strerror})") from None
+    if len(data) > max_bytes:
+        raise SourceError(f"{shown_as}: larger than max_source_mb allows ({max_bytes} bytes); split the file, or "
+                          "raise max_source_mb in the configuration if it is meant to be this big")
     text, encoding, warnings = decode(data, shown_as)
     text = substitute(text, dict(variables), shown_as)
     text, rewrites = one_node(text)
