@@ -65,6 +65,8 @@ def test_the_workflow_runs_on_pull_requests_and_nightly() -> None:
     "image: clickhouse/clickhouse-server:25.8",  # latest LTS
     "CHCONFORM_BACKEND: docker",
     "run: make evidence",
+    'engine: ["24.8", "25.8", "26.9"]',  # the suite sharded by ClickHouse release (embedded)
+    "chconform check --engine 24.8 --engine 25.8 --engine 26.9",  # the upgrade-risk matrix
     "uses: actions/upload-artifact@v4",
 ])
 def test_the_workflow_has_every_job_the_issue_asks_for(needle: str) -> None:
@@ -74,7 +76,7 @@ def test_the_workflow_has_every_job_the_issue_asks_for(needle: str) -> None:
 def test_every_job_uploads_its_logs_even_when_it_fails() -> None:
     text = _text()
     jobs = re.findall(r"^  (\w+):\n    name:", text, re.MULTILINE)
-    assert jobs == ["static", "embedded", "docker", "evidence"]
+    assert jobs == ["static", "embedded", "matrix", "docker", "evidence"]
     assert text.count("uses: actions/upload-artifact@v4") == len(jobs)
     assert text.count("        if: always()\n        uses: actions/upload-artifact@v4") == len(jobs)
     assert text.count("path: logs/") == len(jobs)
