@@ -117,6 +117,8 @@ def test_if_not_exists_leaves_the_old_table_and_is_reported(repo: Path) -> None:
     }
     assert result["data_loss"] == []  # nothing was dropped: the old rows and the old shape both survive
     assert set(result["seeded"]) == {"app.events", "app.keep"}
+    # The CREATE … IF NOT EXISTS of the migration found the table and changed nothing: the shape is the old canon's.
+    assert {(d["source"], d["line"]) for d in result["differences"]} == {("canonical.sql@HEAD~1", 2)}
 
 
 def test_if_not_exists_text_names_the_table(repo: Path) -> None:

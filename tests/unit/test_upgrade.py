@@ -232,6 +232,21 @@ def test_a_statement_that_failed_is_never_blamed() -> None:
     assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "002.sql").line == 2
 
 
+def test_a_create_if_not_exists_that_found_its_table_changed_nothing_and_is_never_blamed() -> None:
+    step = _source("CREATE TABLE app.t (id String, c Int32) ENGINE = MergeTree ORDER BY id;\n"
+                   "CREATE TABLE IF NOT EXISTS app.t (id String, c Int64) ENGINE = MergeTree ORDER BY id;", "001.sql")
+    stages = [(None, _snap()), (step, _snap(_table(id="String", c="Int32")))]
+    assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "001.sql").line == 1
+
+
+def test_a_create_if_not_exists_after_a_drop_made_the_table() -> None:
+    step = _source("DROP TABLE app.t;\n"
+                   "CREATE TABLE IF NOT EXISTS app.t (id String, c Int32) ENGINE = MergeTree ORDER BY id;", "002.sql")
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))),
+              (step, _snap(_table(id="String", c="Int32")))]
+    assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "002.sql").line == 2
+
+
 def test_a_table_never_created_is_blamed_on_the_last_step_without_a_line() -> None:
     missing = Difference("app.t", "missing_table", "table", "absent")
     got = blame(missing, CANON, [(None, _snap()), (STEP2, _snap())], NOTHING_FAILED, "002.sql")

@@ -513,11 +513,37 @@ def _mentions(stmt: Statement, column: str) -> bool:
     return any(t.kind in ("word", "ident") and t.value == column for t in _code(stmt))
 
 
-def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], bool]) -> Statement | None:
-    """Within one step, the statement that made `d`: walk back from the end, following the object's name."""
+def _no_ops(source: Source, existing: set[str], failed: Callable[[str, Statement], bool]) -> set[int]:
+    """Indices of `CREATE … IF NOT EXISTS` statements that found their object there and changed nothing."""
+    names, out = set(existing), set()
+    for i, (stmt, database) in enumerate(zip(source.statements, _databases(source))):
+        if failed(source.path, stmt) or stmt.target is None and stmt.kind != "rename":
+            continue
+        if stmt.kind.startswith("create_") and stmt.kind != "create_database":
+            if stmt.if_not_exists and stmt.target in names:
+                out.add(i)
+            names.add(str(stmt.target))
+        elif stmt.kind in ("drop_table", "detach"):
+            names.discard(str(stmt.target))
+        elif stmt.kind == "drop_database":
+            names = {n for n in names if n.split(".")[0] != str(stmt.target).split(".")[-1]}
+        else:
+            moved = [(a, b) for a, b in moves(stmt, database) if (b, a) not in moves(stmt, database)]
+            names = (names - {a for a, _ in moved}) | {b for a, b in moved if a in names}
+    return out
+
+
+def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], bool],
+             existing: set[str]) -> Statement | None:
+    """Within one step, the statement that made `d`: walk back from the end, following the object's name.
+
+    Statements that failed, and `CREATE … IF NOT EXISTS` of an object already there, changed nothing.
+    """
     name, origin = d.object, None
-    for stmt, database in reversed(list(zip(source.statements, _databases(source)))):
-        if failed(source.path, stmt):
+    skip = _no_ops(source, existing, failed)
+    for i, stmt, database in reversed(list(zip(range(len(source.statements)), source.statements,
+                                               _databases(source)))):
+        if i in skip or failed(source.path, stmt):
             continue
         pairs = moves(stmt, database)
         if d.aspect == "missing_table":  # the statement that took the name away
@@ -567,7 +593,7 @@ def blame(d: Difference, canon: Snapshot, stages: Sequence[tuple[Source | None, 
     source = stages[k][0] if stages else None
     if source is None:
         return replace(d, source=fallback, line=None, check="path")
-    stmt = _culprit(d, source, failed)
+    stmt = _culprit(d, source, failed, set(stages[k - 1][1].names) if k > 0 else set())
     return replace(d, source=source.path, line=stmt.line if stmt else None, check="path")
 
 
