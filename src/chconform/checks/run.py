@@ -17,6 +17,7 @@ from chconform.checks.rules import apply_rules, role_findings
 from chconform.sql.cluster import note, with_replication
 from chconform.engines.server_defaults import macros_of
 from chconform.schema.snapshot import take_snapshot
+from chconform.checks.cache import ResultCache, code_digest
 from chconform.sql.locate import column_line
 from chconform.sql.source import Source, Statement, read_source
 
@@ -377,38 +378,76 @@ def _duplicates(instance: Instance, source: Source, config: Config) -> list[Diff
     return out
 
 
-def _applied(backend: Backend, config: Config, spec: SourceSpec,
-             progress: Callable[[str, float], None] | None) -> AppliedSource:
-    """Apply one source; tell `progress` (a terminal's progress line) when it is done."""
+@dataclass(frozen=True)
+class CachedSource:
+    """What the result cache keeps of an applied source (the Source itself is re-read: it is cheap)."""
+
+    result: SourceResult
+    snapshot: Snapshot | None
+    clickhouse_version: str
+    sandbox: str
+
+
+def _source_key(cache: ResultCache, config: Config, backend: Backend, spec: SourceSpec) -> str | None:
+    """Every input of what applying `spec` yields; None when the source cannot be read (then it is not cached)."""
+    try:
+        body = spec.file.read_bytes()
+        settings = config.config_file.read_bytes() if config.config_file else b""
+    except OSError:
+        return None
+    release = getattr(backend, "release", None)
+    engine = f"{backend.name}|{getattr(release, 'requirement', '')}|{config.image}|{getattr(backend, 'hardening', '')}"
+    prelude = "\0".join(s.text for s in _prelude(config))
+    return cache.key("chconform-source", code_digest(), engine, settings, prelude, spec.path, spec.role,
+                     "\0".join(spec.must_define), str(config.timeout_s), body)
+
+
+def _applied(backend: Backend, config: Config, spec: SourceSpec, progress: Callable[[str, float], None] | None,
+             cache: ResultCache | None = None) -> tuple[AppliedSource, CachedSource | None]:
+    """Apply one source, or take it from the cache (then the entry is returned); tell `progress` when done."""
     started = time.monotonic()
-    applied = apply_source(backend, config, spec)
+    key = _source_key(cache, config, backend, spec) if cache is not None else None
+    hit = cache.get(key, CachedSource) if cache is not None and key is not None else None
+    if hit is not None:
+        applied = AppliedSource(spec, load_source(spec), hit.result, hit.snapshot)
+    else:
+        applied = apply_source(backend, config, spec)
+        if cache is not None and key is not None and applied.source is not None:
+            cache.put(key, CachedSource(applied.result, applied.snapshot, backend.version(),
+                                        str(getattr(backend, "sandbox", "none"))))
     if progress is not None:
-        progress(spec.path, time.monotonic() - started)
-    return applied
+        progress(spec.path + (" (cached)" if hit is not None else ""), time.monotonic() - started)
+    return applied, hit
 
 
 def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] | None = None,
-              progress: Callable[[str, float], None] | None = None) -> RunResult:
+              progress: Callable[[str, float], None] | None = None, cache: ResultCache | None = None) -> RunResult:
     """Apply every source in parallel, the canonical one first; then compare each with the canon's round-1 snapshot.
 
     No source waits for the canon to be built: only the comparison needs it, and that is pure and quick.
+    With a `cache`, a source whose every input is unchanged is not applied again (see checks/cache.py).
     """
     canon_spec = config.canonical_source
-    others = [s for s in config.sources if s.path != config.canonical and (only is None or s.path in only)]
+    specs = [canon_spec, *(s for s in config.sources if s.path != config.canonical and (only is None or s.path in only))]
+    keys = {s.path: _source_key(cache, config, backend, s) for s in specs} if cache is not None else {}
+    todo = [s for s in specs if cache is None or keys[s.path] is None or not cache.has(keys[s.path])]
     reserve = getattr(backend, "reserve", None)
-    if callable(reserve):  # start the engines for every job now, not one by one on first use
-        count = 1 + len(others)
-        reserve(max(1, min(jobs, count)), spares=0 if count <= jobs else None)
+    if callable(reserve) and todo:  # start the engines for every job now, not one by one on first use
+        reserve(max(1, min(jobs, len(todo))), spares=0 if len(todo) <= jobs else None)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        applied = list(pool.map(lambda s: _applied(backend, config, s, progress), [canon_spec, *others]))
+        done = list(pool.map(lambda s: _applied(backend, config, s, progress, cache), specs))
+    applied = [a for a, _ in done]
     canon_result, canon_snap = finish_source(config, applied[0], None)
     results = [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
     ordered = [canon_result] + results if only is None or config.canonical in only else results
+    hits = [c for _, c in done if c is not None]
+    every = hits[0] if hits and len(hits) == len(done) else None  # no engine started: its facts come from the cache
     return RunResult(
         backend=backend.name,
-        clickhouse_version=backend.version(),
+        clickhouse_version=every.clickhouse_version if every else backend.version(),
         canonical=config.canonical,
         key_tables=config.key_tables,
         sources=tuple(ordered),
-        sandbox=str(getattr(backend, "sandbox", "none")),
+        sandbox=every.sandbox if every else str(getattr(backend, "sandbox", "none")),
+        extra={"cached": f"{len(hits)} of {len(done)}"} if cache is not None else {},
     )

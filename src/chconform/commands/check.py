@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from chconform.commands._common import (
@@ -36,12 +37,17 @@ def _check_args(p: argparse.ArgumentParser) -> None:
                    help="embedded ClickHouse release, e.g. 24.8 (repeatable: a matrix of releases side by side; "
                         "default: config `engine`, CHCONFORM_ENGINE, the newest)")
     p.add_argument("--source", action="append", help="check only this source (repeatable); the canon is always built")
+    p.add_argument("--no-cache", action="store_true",
+                   help="apply every source again even if nothing it depends on changed")
+    p.add_argument("--cache-dir", type=Path, help="where results are cached (default: $CHCONFORM_CACHE_DIR, "
+                                                   "else $XDG_CACHE_HOME/chconform/results, else ~/.cache/…)")
     p.add_argument("--all", dest="all_rows", action="store_true", default=None,
                    help="show every table in the matrix (default: every row when small, else the rows that differ)")
 
 
 @command("check", "apply every source twice to its own ClickHouse and compare what it builds with the canon", _check_args)
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from chconform.checks.cache import ResultCache, default_cache_dir
     from chconform.checks.run import run_check
     from chconform.config import load_config
     from chconform.engines import get_backend
@@ -61,8 +67,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           **({"engine": engines[0]} if engines else {}))
     total = len(args.source or config.sources) + (1 if args.source and config.canonical not in args.source else 0)
     try:
+        cache = None if args.no_cache else ResultCache(args.cache_dir or default_cache_dir())
         result = run_check(config, backend, jobs=args.jobs, only=args.source,
-                           progress=Progress.on(err, total, args.quiet))
+                           progress=Progress.on(err, total, args.quiet), cache=cache)
     finally:
         backend.close()
     display = display_for(config)

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,8 @@ Display = Callable[[str], str]
 
 @cache
 def tool_version() -> str:
+    from importlib import metadata  # here: importing it costs a tenth of a second on every start
+
     try:
         return metadata.version("chconform")
     except metadata.PackageNotFoundError:  # running from a source tree that was never installed
