@@ -156,7 +156,7 @@ AST_CASES = [
     ({"type": "CreateQuery", "storage": {"type": "Storage", "engine": fn("EmbeddedRocksDB", "TABLE_ENGINE")}}, "run", ""),
     ({"type": "CreateQuery", "storage": {"engine": fn("EmbeddedRocksDB", "TABLE_ENGINE", lit(0), lit("/x"))}},
      "refuse", "host path"),
-    ({"type": "CreateQuery", "storage": {"engine": fn("ReplicatedMergeTree", "TABLE_ENGINE")}}, "refuse", "Keeper"),
+    ({"type": "CreateQuery", "storage": {"engine": fn("ReplicatedMergeTree", "TABLE_ENGINE")}}, "run", ""),
     ({"type": "CreateQuery", "targets": {"targets": [{"inner_engine": {"engine": fn("S3", "TABLE_ENGINE")}}]}},
      "refuse", "engine S3"),
     ({"type": "CreateQuery", "storage": {"engine": fn("Ordinary", "DATABASE_ENGINE")}}, "run", ""),

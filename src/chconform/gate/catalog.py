@@ -24,7 +24,6 @@ _FILES = "host files"
 _NET = "the network (object stores, URLs, other databases)"
 _SERVERS = "other ClickHouse servers"
 _EXEC = "processes and code outside SQL"
-_KEEPER = "a coordination service (Keeper / ZooKeeper)"
 
 TABLE_FUNCTIONS: dict[str, str] = {
     # inside: generated rows, the engine's own tables, parser and explain output
@@ -51,7 +50,9 @@ TABLE_FUNCTIONS: dict[str, str] = {
     "paimonAzureCluster": _NET, "paimonCluster": _NET, "paimonHDFS": _NET, "paimonHDFSCluster": _NET,
     "paimonS3": _NET, "paimonS3Cluster": _NET,
     # other servers, processes
-    "remote": _SERVERS, "remoteSecure": _SERVERS, "cluster": _SERVERS, "clusterAllReplicas": _SERVERS,
+    "remote": _SERVERS, "remoteSecure": _SERVERS,
+    # a cluster of the engine's own configuration (one local node in the sandbox), like Distributed
+    "cluster": INSIDE, "clusterAllReplicas": INSIDE,
     "executable": _EXEC, "python": _EXEC, "eval": _EXEC,
 }
 
@@ -63,11 +64,13 @@ TABLE_ENGINES: dict[str, str] = {
     "Null": INSIDE, "Set": INSIDE, "Join": INSIDE, "Buffer": INSIDE, "Merge": INSIDE, "View": INSIDE,
     "MaterializedView": INSIDE, "Dictionary": INSIDE, "EmbeddedRocksDB": INSIDE, "GenerateRandom": INSIDE,
     "TimeSeries": INSIDE, "Alias": INSIDE, "FuzzJSON": INSIDE, "FuzzQuery": INSIDE, "Loop": INSIDE,
-    # replicated tables coordinate through Keeper and fetch parts from other replicas
-    "ReplicatedMergeTree": _KEEPER, "ReplicatedReplacingMergeTree": _KEEPER, "ReplicatedSummingMergeTree": _KEEPER,
-    "ReplicatedAggregatingMergeTree": _KEEPER, "ReplicatedCollapsingMergeTree": _KEEPER,
-    "ReplicatedVersionedCollapsingMergeTree": _KEEPER, "ReplicatedGraphiteMergeTree": _KEEPER,
-    "ReplicatedCoalescingMergeTree": _KEEPER, "KeeperMap": _KEEPER,
+    # replicated tables coordinate through the Keeper and replicas the engine's own configuration names (the
+    # statement names only a path inside it): the sandboxed engine has none, so they stay inside; every
+    # production dump has them, so refusing them would refuse ordinary schemas
+    "ReplicatedMergeTree": INSIDE, "ReplicatedReplacingMergeTree": INSIDE, "ReplicatedSummingMergeTree": INSIDE,
+    "ReplicatedAggregatingMergeTree": INSIDE, "ReplicatedCollapsingMergeTree": INSIDE,
+    "ReplicatedVersionedCollapsingMergeTree": INSIDE, "ReplicatedGraphiteMergeTree": INSIDE,
+    "ReplicatedCoalescingMergeTree": INSIDE, "KeeperMap": INSIDE,
     # host files
     "File": _FILES, "FileLog": _FILES, "SQLite": _FILES, "DeltaLakeLocal": _FILES, "IcebergLocal": _FILES,
     "PaimonLocal": _FILES, "ArrowStream": _FILES,
@@ -87,7 +90,7 @@ TABLE_ENGINES: dict[str, str] = {
 
 DATABASE_ENGINES: dict[str, str] = {
     "Atomic": INSIDE, "Ordinary": INSIDE, "Memory": INSIDE, "Dictionary": INSIDE,
-    "Replicated": _KEEPER, "Filesystem": _FILES, "Backup": _FILES, "SQLite": _FILES, "S3": _NET, "HDFS": _NET,
+    "Replicated": INSIDE, "Filesystem": _FILES, "Backup": _FILES, "SQLite": _FILES, "S3": _NET, "HDFS": _NET,
     "URL": _NET, "MySQL": _NET, "PostgreSQL": _NET, "MaterializedPostgreSQL": _NET, "DataLakeCatalog": _NET,
     "Remote": _SERVERS, "RemoteSecure": _SERVERS,
 }

@@ -21,6 +21,18 @@ CREATE TABLE co (k UInt8, sign Int8) ENGINE = CollapsingMergeTree(sign) ORDER BY
 CREATE TABLE vc (k UInt8, sign Int8, ver UInt8) ENGINE = VersionedCollapsingMergeTree(sign, ver) ORDER BY k;
 CREATE /* expect NO_ELEMENTS_IN_CONFIG: a rollup needs server config */ TABLE gr (Path String, Time DateTime, Value Float64, Version UInt32) ENGINE = GraphiteMergeTree('graphite_rollup_example') ORDER BY Path;
 CREATE TABLE cm (k UInt8, v Nullable(UInt8)) ENGINE = CoalescingMergeTree ORDER BY k;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r1 (a UInt8) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/r1', '{replica}') ORDER BY a;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r2 (a UInt8) ENGINE = ReplicatedReplacingMergeTree('/t/r2', 'r') ORDER BY a;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r3 (a UInt8) ENGINE = ReplicatedSummingMergeTree('/t/r3', 'r') ORDER BY a;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r4 (a UInt8, b AggregateFunction(sum, UInt8)) ENGINE = ReplicatedAggregatingMergeTree('/t/r4', 'r') ORDER BY a;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r5 (a UInt8, s Int8) ENGINE = ReplicatedCollapsingMergeTree('/t/r5', 'r', s) ORDER BY a;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r6 (a UInt8, s Int8, v UInt8) ENGINE = ReplicatedVersionedCollapsingMergeTree('/t/r6', 'r', s, v) ORDER BY a;
+CREATE /* expect NO_ELEMENTS_IN_CONFIG: a rollup needs server config */ TABLE r7 (Path String, Time DateTime, Value Float64, Version UInt32) ENGINE = ReplicatedGraphiteMergeTree('/t/r7', 'r', 'graphite_rollup_example') ORDER BY Path;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ TABLE r8 (a UInt8, v Nullable(UInt8)) ENGINE = ReplicatedCoalescingMergeTree('/t/r8', 'r') ORDER BY a;
+CREATE /* expect BAD_ARGUMENTS: the sandbox configures no keeper_map_path_prefix */ TABLE km (k UInt8, v String) ENGINE = KeeperMap('/km') PRIMARY KEY k;
+CREATE /* expect NO_ZOOKEEPER: the sandbox configures no Keeper */ DATABASE rep ENGINE = Replicated('/clickhouse/db/rep', '{shard}', '{replica}');
+SELECT /* expect ACCESS_DENIED: the privileges layer grants no REMOTE */ count() FROM cluster(default, system.one);
+SELECT /* expect ACCESS_DENIED: the privileges layer grants no REMOTE */ count() FROM clusterAllReplicas(default, system.one);
 CREATE TABLE mem (a UInt8) ENGINE = Memory SETTINGS min_rows_to_keep = 1, max_rows_to_keep = 100;
 CREATE TABLE lg (a UInt8) ENGINE = Log;
 CREATE TABLE tl (a UInt8) ENGINE = TinyLog;
