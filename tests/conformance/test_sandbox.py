@@ -144,14 +144,15 @@ ESCAPES_WITH_ALL_PROC = ["read_parent_environ"]
 READS = ["read_file_table", "read_file_scalar", "read_engine_file", "read_in_values", "read_parent_environ"]
 
 
-def _parent_env() -> str:
-    """One entry of this process's environment as the kernel shows it in /proc (what an escape would read)."""
-    entries = [e for e in Path("/proc/self/environ").read_bytes().split(b"\0") if len(e) >= 8 and b'"' not in e
-               and b"\\" not in e]
-    return max(entries, key=len).decode(errors="replace") if entries else ""
+def _parent_env() -> list[str]:
+    """This process's environment as the kernel shows it in /proc now (what an escape would read).
 
-
-PARENT_ENV = _parent_env()
+    Read at the time of the check: a process title (pytest-xdist sets one) overwrites part of that memory.
+    """
+    entries = Path("/proc/self/environ").read_bytes().split(b"\0")
+    worker_keys = (b"PATH=", b"HOME=", b"TMPDIR=", b"LANG=", b"PYTHON")  # a worker's own entries prove nothing
+    return [e.decode(errors="replace") for e in entries
+            if b"=" in e and len(e) >= 8 and b'"' not in e and b"\\" not in e and not e.startswith(worker_keys)]
 
 
 @dataclass
@@ -191,7 +192,7 @@ class Probe:
             found.append(f"{len(self.hits)} TCP connection(s)")
         if any('"m":100000' in r for r in replies):
             found.append("lifted the time limit")
-        if PARENT_ENV and any(PARENT_ENV in r or PARENT_ENV.replace("/", "\\/") in r for r in replies):
+        if any(e in r or e.replace("/", "\\/") in r for e in _parent_env() for r in replies):
             found.append("read the parent's environment")
         return found
 
@@ -231,10 +232,12 @@ def probe(tmp_path: Path) -> Iterator[Probe]:
 
 
 _BACKENDS: dict[str, EmbeddedBackend] = {}
+_RELEASE = ["26.9"]  # the release `backends` serves now (conftest.py: every test using it runs per release)
 
 
 @pytest.fixture(scope="module")
-def backends() -> Iterator[dict[str, EmbeddedBackend]]:
+def backends(release: str) -> Iterator[dict[str, EmbeddedBackend]]:
+    _RELEASE[0] = release
     yield _BACKENDS
     for backend in _BACKENDS.values():
         backend.close()
@@ -243,7 +246,8 @@ def backends() -> Iterator[dict[str, EmbeddedBackend]]:
 
 def backend_for(backends: dict[str, EmbeddedBackend], layer: str) -> EmbeddedBackend:
     if layer not in backends:
-        backends[layer] = EmbeddedBackend(prestart=False, hardening=LAYERS[layer], timeout_s=TIMEOUT_S)
+        backends[layer] = EmbeddedBackend(prestart=False, hardening=LAYERS[layer], timeout_s=TIMEOUT_S,
+                                          engine=_RELEASE[0])
     return backends[layer]
 
 
