@@ -100,7 +100,9 @@ def test_a_clean_copy_passes_every_step_it_runs_and_skips_honestly(repo: Path) -
     assert rows["access"] == (SKIP, rows["access"][1]) and "7 role/grant statements skipped" in rows["access"][1]
     assert rows["pytest"] == (SKIP, "skipped by --skip pytest")
     assert rows["git"] == (SKIP, "not a git work tree")
-    if not docker_reachable()[0]:
+    if docker_reachable()[0]:  # a real engine builds the real Dockerfile (a fake engine: the docker tests below)
+        assert rows["docker"] == (OK, "built chconform:evidence"), rows["docker"]
+    else:
         assert rows["docker"][0] == SKIP and rows["docker"][1].startswith("no Docker engine reachable")
     if (repo / "scripts" / "validate_clickhouse_schema.py").is_file():
         assert rows["validate"] == (OK, "Schema validation passed.")
@@ -275,3 +277,108 @@ def test_concurrent_runs_end_without_a_traceback_one_waits_one_is_told_who_holds
         assert refused.returncode == 0, out2 + err2
     assert first.returncode == 0, out1 + err1
     assert waiting.returncode == 0, out3 + err3  # it waited for the lock, then passed
+
+
+# The docker and validate rows, each alone (every other step skipped). A Docker engine where there is one; where
+# there is none, a fake `docker` client first on PATH that answers as an engine would and records what it was
+# asked, so the row's verdicts are asserted on every machine, never only where Docker happens to be absent.
+FAKE_DOCKER = """#!{python}
+import json, sys
+args = sys.argv[1:]
+with open({log!r}, "a", encoding="utf-8") as log:
+    log.write(json.dumps(args) + "\\n")
+if args[:1] == ["info"]:
+    if {engine!r} == "down":
+        print("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+              file=sys.stderr)
+        sys.exit(1)
+    print("27.5.1")
+    sys.exit(0)
+if args[:1] == ["build"]:
+    print("#1 [internal] load build definition from Dockerfile")
+    if {engine!r} == "build fails":
+        print("ERROR: failed to solve: python:3.11-slim: pull access denied, repository does not exist")
+        sys.exit(1)
+    print("#9 naming to docker.io/library/chconform:evidence done")
+    sys.exit(0)
+sys.exit(2)
+"""
+
+
+def _fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> Path:
+    """A `docker` client first on PATH behaving as `engine` says ("up", "down", "build fails"); returns its log."""
+    bin_dir, log = tmp_path / "fake-docker-bin", tmp_path / "fake-docker.log"
+    bin_dir.mkdir()
+    client = bin_dir / "docker"
+    client.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log), engine=engine), encoding="utf-8")
+    client.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return log
+
+
+def _row(repo: Path, key: str) -> tuple[str, str]:
+    config = load_config(repo / "pyproject.toml")
+    rows = {r.key: r for r in run_evidence(config, EvidenceOptions(skip=frozenset(ITEMS) - {key})).rows}
+    return rows[key].status, rows[key].reason
+
+
+def _calls(log: Path) -> list[list[str]]:
+    import json
+
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_docker_row_builds_the_dockerfile(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = None if docker_reachable()[0] else _fake_docker(tmp_path, monkeypatch, "up")
+    assert _row(repo, "docker") == (OK, "built chconform:evidence")
+    if log is not None:  # the fake engine was asked to build this copy's Dockerfile under that tag
+        assert _calls(log)[-1] == ["build", "-t", "chconform:evidence", "-f", str(repo / "Dockerfile"), "."]
+    assert "chconform:evidence" in (repo / "logs" / "docker_build.log").read_text(encoding="utf-8")
+
+
+def test_a_failed_docker_build_fails_the_docker_row(repo: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if docker_reachable()[0]:  # a real engine: a Dockerfile whose only step cannot run
+        (repo / "Dockerfile").write_text("FROM scratch\nRUN false\n", encoding="utf-8")
+        status, reason = _row(repo, "docker")
+        assert status == FAIL and reason.startswith("exit 1: "), reason
+    else:
+        _fake_docker(tmp_path, monkeypatch, "build fails")
+        assert _row(repo, "docker") == (FAIL, "exit 1: ERROR: failed to solve: python:3.11-slim: pull access denied, "
+                                              "repository does not exist")
+
+
+def test_the_docker_row_skips_only_when_no_engine_answers(repo: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _fake_docker(tmp_path, monkeypatch, "down")  # a client whose engine does not answer (on every machine)
+    assert _row(repo, "docker") == (SKIP, "no Docker engine reachable")
+    assert [call[0] for call in _calls(log)] == ["info"]  # nothing was built
+    assert "Cannot connect to the Docker daemon" in (repo / "logs" / "docker_build.log").read_text(encoding="utf-8")
+    (repo / "Dockerfile").unlink()  # and no Dockerfile either: still a skip, and it says so
+    assert _row(repo, "docker") == (SKIP, "no Docker engine reachable; the repository has no Dockerfile either")
+
+
+def test_an_engine_without_a_dockerfile_fails_the_docker_row(repo: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if not docker_reachable()[0]:
+        _fake_docker(tmp_path, monkeypatch, "up")
+    (repo / "Dockerfile").unlink()
+    assert _row(repo, "docker") == (FAIL, "no Dockerfile at the repository root")
+
+
+VALIDATORS = {  # (what the configured validator script does, the validate row it must give)
+    "exit 0, passed line": ("print('checked 7 files')\nprint('Schema validation passed.')\n",
+                            (OK, "Schema validation passed.")),
+    "exit 0, no passed line": ("print('checked 7 files')\n",
+                               (FAIL, 'exit 0: exit 0 but no "Schema validation passed." line')),
+    "exit 0, nothing printed": ("", (FAIL, 'exit 0: exit 0 but no "Schema validation passed." line')),
+    "exit 1, passed line": ("print('Schema validation passed.')\nprint('but: zakaz.t differs')\nraise SystemExit(1)\n",
+                            (FAIL, "exit 1: but: zakaz.t differs")),
+}
+
+
+@pytest.mark.parametrize("behaviour", list(VALIDATORS))
+def test_the_validate_row_needs_exit_0_and_the_passed_line(repo: Path, behaviour: str) -> None:
+    script, row = VALIDATORS[behaviour]
+    (repo / "scripts" / "validate_clickhouse_schema.py").write_text(script, encoding="utf-8")
+    assert _row(repo, "validate") == row
