@@ -96,6 +96,11 @@ def _skip_if_unusable(code: int, err: str) -> None:
         pytest.skip(err.strip())
 
 
+def _local(path: str | None, prefix: str) -> str | None:
+    """A path as the case names it, whether reports name files from the configured root or the repository's."""
+    return path[len(prefix):] if path and path.startswith(prefix) else path
+
+
 def _path(repo: Path, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = run(["path", "--config", str(repo / "chconform.toml"), *args], out, err)
@@ -118,7 +123,7 @@ def test_if_not_exists_leaves_the_old_table_and_is_reported(repo: Path) -> None:
     assert result["data_loss"] == []  # nothing was dropped: the old rows and the old shape both survive
     assert set(result["seeded"]) == {"app.events", "app.keep"}
     # The CREATE … IF NOT EXISTS of the migration found the table and changed nothing: the shape is the old canon's.
-    assert {(d["source"], d["line"]) for d in result["differences"]} == {("canonical.sql@HEAD~1", 2)}
+    assert {(_local(d["source"], "sql/"), d["line"]) for d in result["differences"]} == {("canonical.sql@HEAD~1", 2)}
 
 
 def test_if_not_exists_text_names_the_table(repo: Path) -> None:
@@ -199,16 +204,38 @@ def test_golden_path(case: str) -> None:
     want = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
     code, out, err = _path(folder, "--format", "json")
     (got,) = json.loads(out)["paths"]
-    assert [[e["source"], e["line"], e["name"]] for e in got["errors"]] == want["errors"], got["errors"]
-    assert sorted([d["object"], d["aspect"], d["column"], d["source"], d["line"]] for d in got["differences"]) \
-        == sorted(want["differences"], key=str), got["differences"]
-    assert [[x["table"], x["before"], x["after"], x["step"], x["line"], x["statement"]]
+    prefix = f"tests/data/paths/{case}/"
+    assert [[_local(e["source"], prefix), e["line"], e["name"]] for e in got["errors"]] == want["errors"], got["errors"]
+    assert sorted([d["object"], d["aspect"], d["column"], _local(d["source"], prefix), d["line"]]
+                  for d in got["differences"]) == sorted(want["differences"], key=str), got["differences"]
+    assert [[x["table"], x["before"], x["after"], _local(x["step"], prefix), x["line"], x["statement"]]
             for x in got["data_loss"]] == want["data_loss"]
     if "seeded" in want:
         assert sorted(got["seeded"]) == sorted(want["seeded"])
     if "not_seeded" in want:
         assert got["not_seeded"] == want["not_seeded"]
     if "steps" in want:
-        assert got["steps"] == want["steps"]
+        assert [_local(p, prefix) for p in got["steps"]] == want["steps"]
     assert code == want["exit"], err
     assert got["reaches_canon"] is (not want["errors"] and not want["differences"])
+
+
+def test_step_sources_are_configured_but_never_applied_alone(tmp_path: Path) -> None:
+    """A lone `ALTER` step on an empty server only makes noise: `check` leaves role "step" to the paths."""
+    root = PATHS_DIR / "golang_migrate"
+    steps = sorted(p.relative_to(root).as_posix() for p in (root / "migrations").glob("*.up.sql"))
+    config = tmp_path / "chconform.toml"
+    config.write_text(f'root = {json.dumps(str(root))}\ncanonical = "canonical.sql"\nkey_tables = ["blog.posts"]\n'
+                      '[[source]]\npath = "canonical.sql"\n'
+                      + "".join(f'[[source]]\npath = "{s}"\nrole = "step"\n' for s in steps)
+                      + '[[path]]\nname = "up"\nsteps = ["migrations"]\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["check", "--config", str(config), "--format", "json"], out, err)
+    _skip_if_unusable(code, err.getvalue())
+    assert code == 0, out.getvalue() + err.getvalue()
+    prefix = "tests/data/paths/golang_migrate/"
+    assert [_local(s["path"], prefix) for s in json.loads(out.getvalue())["sources"]] == ["canonical.sql"]
+    code, out_text, err_text = _path(tmp_path, "--format", "json")
+    assert code == 0, out_text + err_text
+    assert [_local(p, prefix) for p in json.loads(out_text)["paths"][0]["steps"]] == [
+        "migrations/1_init.up.sql", "migrations/2_author.up.sql", "migrations/10_tags.up.sql"]
