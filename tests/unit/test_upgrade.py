@@ -155,6 +155,8 @@ def test_a_sentinel_has_future_dates_its_own_key_and_non_zero_numbers() -> None:
         ("ReplacingMergeTree(ver, is_deleted) ORDER BY id", "is_deleted", "0"),
         ("ReplacingMergeTree(ver, `is_deleted`) ORDER BY id", "is_deleted", "0"),
         ("ReplacingMergeTree(ver) ORDER BY id", "ver", "3"),
+        ("ReplacingMergeTree ORDER BY (id, ver)", "ver", "3"),  # the ORDER BY tuple is no engine argument
+        ("CollapsingMergeTree(sign) ORDER BY (id, sign)", "sign", "1"),
     ],
 )
 def test_a_sentinel_row_keeps_its_role_in_collapsing_and_replacing_engines(engine_full: str, column: str,

@@ -172,7 +172,9 @@ _NOT_INSERTED = ("MATERIALIZED", "ALIAS", "EPHEMERAL")
 
 def _engine_args(engine_full: str) -> tuple[str, list[str]]:
     """Engine name (without Replicated) and its arguments, the replication path and replica left out."""
-    name, _, rest = engine_full.partition("(")
+    head = re.match(r"\s*(\w*)\s*(\()?", engine_full)
+    name = head.group(1) if head else ""
+    rest = engine_full[head.end():] if head and head.group(2) else ")"  # no arguments: ORDER BY (…) is not one
     args: list[str] = []
     depth, current = 0, ""
     for ch in rest:
@@ -186,7 +188,6 @@ def _engine_args(engine_full: str) -> tuple[str, list[str]]:
             current += ch
     if current.strip():
         args.append(current.strip())
-    name = name.strip().split()[0] if name.strip() else ""
     if name.startswith("Replicated"):
         name = name.removeprefix("Replicated")
         while args and args[0][:1] in ("'", '"'):
