@@ -273,3 +273,15 @@ def test_data_loss_fails_a_path_unless_accepted() -> None:
     lost = PathResult("p", ("a.sql",), data_loss=(DataLoss("z.t", 1, 0, "a.sql", 1, "DROP TABLE z.t"),))
     assert lost.reaches_canon and not lost.ok() and lost.ok(accept_data_loss=True)
     assert PathResult("p", ("a.sql",)).ok()
+
+
+def test_a_loss_line_names_its_statement_or_says_none_did_never_an_empty_pair_of_brackets() -> None:
+    from chconform.commands.path import render_paths_text
+
+    named = DataLoss("z.t", 1, 0, "002.sql", 4, "DROP TABLE z.t_old")
+    unnamed = DataLoss("z.u", 1, 0, "002.sql")
+    text = render_paths_text([PathResult("p", ("001.sql", "002.sql"), data_loss=(named, unnamed))], "embedded", "x",
+                             "canon.sql", accept=False)
+    assert "z.t: 1 → 0 rows (1 lost)  002.sql:4  [DROP TABLE z.t_old]" in text
+    assert "z.u: 1 → 0 rows (1 lost)  002.sql  (no statement of it removed them" in text
+    assert "[]" not in text
