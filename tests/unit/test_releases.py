@@ -16,7 +16,7 @@ import pytest
 
 from chconform.engines import releases
 from chconform.engines.embedded import Hardening, engine_files
-from chconform.engines.releases import RELEASES, NEWEST, get_release, installation, known_settings, resolve_engines
+from chconform.engines.releases import NEWEST, RELEASES, get_release, installation, known_settings, resolve_engines
 from chconform.errors import ConfigError, EnvironmentUnusable
 
 # A stand-in interpreter: `-m pip install ... --target DIR REQ` writes a package named like REQ into DIR
@@ -241,7 +241,8 @@ def test_config_with_an_unknown_release_is_one_line(tmp_path: Path, monkeypatch:
     monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
     with pytest.raises(ConfigError) as caught:
         load_config(_config(tmp_path, 'engine = "22.3"'))
-    assert "\n" not in str(caught.value) and "chconform.toml: engine: unknown ClickHouse release '22.3'" in str(caught.value)
+    text = str(caught.value)
+    assert "\n" not in text and "chconform.toml: engine: unknown ClickHouse release '22.3'" in text
     with pytest.raises(ConfigError, match="engine must be a ClickHouse release"):
         load_config(_config(tmp_path, "engine = 24.8"))
 
@@ -251,3 +252,13 @@ def test_this_repository_runs_on_productions_release(monkeypatch: pytest.MonkeyP
 
     monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
     assert load_config(Path(__file__).resolve().parents[2] / "pyproject.toml").engines == ("24.8",)
+
+
+def test_a_backend_given_no_release_runs_the_ci_shards_else_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    assert releases.default_release() == RELEASES[NEWEST]
+    monkeypatch.setenv("CHCONFORM_ENGINE", "25.8,24.8")
+    assert releases.default_release() == RELEASES["25.8"]
+    monkeypatch.setenv("CHCONFORM_ENGINE", "9.9")
+    with pytest.raises(ConfigError, match="CHCONFORM_ENGINE: unknown ClickHouse release '9.9'"):
+        releases.default_release()

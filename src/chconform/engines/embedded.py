@@ -56,7 +56,7 @@ from chconform.gate.parse import EngineReply
 from chconform.gate.policy import GateStopped, judge_many
 from chconform.engines.base import rows_from_json_each_row
 from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
-from chconform.engines.releases import NEWEST, Release, get_release, installation, known_settings
+from chconform.engines.releases import NEWEST, Release, default_release, get_release, installation, known_settings
 
 __all__ = ["judge_for_servers", "EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
 
@@ -801,9 +801,9 @@ class EmbeddedBackend:
                  scratch_root: str | None = None, sessions_per_worker: int = SESSIONS_PER_WORKER, spares: int = 1,
                  engine: str | Release | None = None, server: ServerProfile | None = None, **_: Any) -> None:
         """`engine`: the ClickHouse release ("24.8"), installed into the engine cache on first use; default:
-        the newest, the environment's own. Workers of a release older than the newest parse for the gate
+        $CHCONFORM_ENGINE (a CI shard's), else the newest, the environment's own. Workers of a release older than the newest parse for the gate
         with one shared worker of the newest."""
-        self.release = get_release(engine) if isinstance(engine, str) else engine or get_release(NEWEST)
+        self.release = get_release(engine) if isinstance(engine, str) else engine or default_release()
         self.release_path = installation(self.release)  # may install; one clear line if it cannot
         self.prestart = prestart
         self.hardening = hardening or Hardening()

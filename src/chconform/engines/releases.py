@@ -17,16 +17,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from chconform.errors import ConfigError, EnvironmentUnusable
 
-__all__ = ["Release", "RELEASES", "NEWEST", "get_release", "resolve_engines", "cache_dir", "is_bundled",
-           "installation", "known_settings", "MARKER", "SETTINGS_FILE", "INSTALL_TIMEOUT_S"]
+__all__ = ["Release", "RELEASES", "NEWEST", "get_release", "default_release", "resolve_engines", "cache_dir",
+           "is_bundled", "installation", "known_settings", "MARKER", "SETTINGS_FILE", "INSTALL_TIMEOUT_S"]
 
 MARKER = "chconform-release.json"  # what the installation was checked to run
 SETTINGS_FILE = "chconform-settings.txt"  # the names of the release's settings, one a line
@@ -70,6 +70,12 @@ def get_release(name: str, where: str = "engine") -> Release:
         known = ", ".join(RELEASES)
         raise ConfigError(f"{where}: unknown ClickHouse release {name!r} (known: {known})")
     return release
+
+
+def default_release() -> Release:
+    """The release of a backend given none: the first of $CHCONFORM_ENGINE (a CI shard's), else the newest."""
+    names = [n.strip() for n in os.environ.get("CHCONFORM_ENGINE", "").split(",") if n.strip()]
+    return get_release(names[0], "CHCONFORM_ENGINE") if names else RELEASES[NEWEST]
 
 
 def resolve_engines(names: Sequence[str] | None, default: Sequence[str] = ()) -> tuple[Release, ...]:
@@ -151,7 +157,8 @@ def _install(release: Release, root: Path, folder: Path, python: str) -> None:
         except subprocess.TimeoutExpired:
             raise _unavailable(release, folder, f"pip took longer than {INSTALL_TIMEOUT_S:.0f} s") from None
         if done.returncode != 0:
-            raise _unavailable(release, folder, _last_line(done.stderr or done.stdout) or f"pip exited {done.returncode}")
+            why = _last_line(done.stderr or done.stdout) or f"pip exited {done.returncode}"
+            raise _unavailable(release, folder, why)
         found, settings = _probe(python, temp)
         if not found.startswith(release.clickhouse):
             raise _unavailable(release, folder, f"the installed package runs ClickHouse {found or '?'}, "
