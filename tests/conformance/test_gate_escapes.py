@@ -1,7 +1,7 @@
 """Each way around the old gate (issue 10), on the real engine: refused by the gate, and escaping without it.
 
-For every bypass class a planted secret file, a TCP listener and a Python-side check say whether the
-attack got out:
+For every bypass class a planted secret file, a directory to write into and a TCP listener say whether
+the attack got out:
   * with the gate alone (every other layer off) the attack is REFUSED and leaves no evidence;
   * with every layer on it is REFUSED too;
   * with every layer off the same statements do leak the secret or connect, so these tests can fail.
@@ -60,6 +60,9 @@ ATTACKS: dict[str, tuple[str, list[str]]] = {
         "CREATE TABLE j (a JSON(x UInt8), s String DEFAULT `\\x66ile`('{secret}')) ENGINE = Memory",
         "INSERT INTO j (a) VALUES ('{{}}')",
         "SELECT s FROM j"]),
+    "unserialisable_outfile": ("SHOW CREATE (no JSON tree) INTO OUTFILE writes a host file", [
+        "CREATE TABLE shown (a UInt8) ENGINE = Memory COMMENT '{secret}'",
+        "SHOW CREATE TABLE shown INTO OUTFILE '{out}/shown.sql' FORMAT TSVRaw"]),
     "values_expression": ("file() evaluated in INSERT … VALUES rows", [
         "CREATE TABLE vf (s String) ENGINE = Memory",
         "INSERT INTO vf VALUES ('a'), (`\\x66ile`('{secret}'))",
@@ -82,12 +85,14 @@ class Probe:
 
     def evidence(self, replies: list[str]) -> list[str]:
         found = ["read the secret"] if any(SECRET in r for r in replies) else []
+        found += [f"wrote {p.name}" for p in (self.root / "out").iterdir()]
         return found + ([f"{len(self.hits)} TCP connection(s)"] if self.hits else [])
 
 
 @pytest.fixture
 def probe(tmp_path: Path) -> Iterator[Probe]:
     (tmp_path / "secret.txt").write_text(SECRET + "\n")
+    (tmp_path / "out").mkdir()
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -124,7 +129,7 @@ def attempt(backend: EmbeddedBackend, name: str, probe: Probe) -> tuple[list[str
     instance = backend.instance()
     try:
         for sql in ATTACKS[name][1]:
-            text = sql.format(secret=probe.root / "secret.txt", port=probe.port)
+            text = sql.format(secret=probe.root / "secret.txt", port=probe.port, out=probe.root / "out")
             try:
                 replies.append(instance.worker.call({"sql": text, "fmt": "JSONEachRow"}, 2 * TIMEOUT_S, "attack"))
             except EngineError as exc:

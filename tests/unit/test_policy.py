@@ -100,10 +100,15 @@ def test_explain_ast_is_read_as_a_tree() -> None:
     root = explain_tree("ShowCreateTableQuery db t (children 3)\n Identifier db\n Identifier t\n Literal 'x'\n")
     assert root.kind == "ShowCreateTableQuery" and [c.kind for c in root.children] == ["Identifier", "Identifier",
                                                                                        "Literal"]
-    refused = decide(Parsed("", explain=root, kind="ShowCreateTableQuery"))
+    canonical = "SHOW CREATE TABLE db.t\nINTO OUTFILE 'x'"
+    refused = decide(Parsed("", explain=root, kind="ShowCreateTableQuery", canonical=canonical))
     assert refused.action == "refuse" and "INTO OUTFILE" in refused.reason
     names = explain_tree("ShowCreateTableQuery db t (children 2)\n Identifier db\n Identifier t\n")
-    assert decide(Parsed("", explain=names, kind="ShowCreateTableQuery")).action == "run"
+    shown = Parsed("", explain=names, kind="ShowCreateTableQuery", canonical="SHOW CREATE TABLE db.t")
+    assert decide(shown).action == "run"
+    pattern = explain_tree("ShowFunctions (children 1)\n Literal 'plus'\n")
+    listed = Parsed("", explain=pattern, kind="ShowFunctions", canonical="SHOW FUNCTIONS LIKE 'plus'")
+    assert decide(listed).action == "run"
 
 
 # --- decisions on trees (shapes as parseQueryToJSON prints them) -----------------------------
@@ -126,7 +131,8 @@ def select_from(table_function: dict[str, Any], **extra: Any) -> dict[str, Any]:
     element = {"type": "TablesInSelectQueryElement",
                "table_expression": {"type": "TableExpression", "table_function": table_function}}
     select = {"type": "SelectQuery", "tables": {"type": "TablesInSelectQuery", "children": [element]}}
-    return {"type": "SelectWithUnionQuery", "list_of_selects": {"type": "ExpressionList", "children": [select]}, **extra}
+    selects = {"type": "ExpressionList", "children": [select]}
+    return {"type": "SelectWithUnionQuery", "list_of_selects": selects, **extra}
 
 
 def source(name: str, **pairs: Any) -> dict[str, Any]:
@@ -152,8 +158,8 @@ AST_CASES = [
     ({"type": "InsertQuery", "table_function": fn("null")}, "run", ""),
     ({"type": "InsertQuery", "table_function": fn("s3")}, "refuse", "s3() reaches the network"),
     ({"type": "InsertQuery", "infile": lit("x")}, "refuse", "FROM INFILE"),
-    ({"type": "CreateQuery", "attach": True, "has_attach_from_path": True, "attach_from_path": "."}, "refuse", "ATTACH"),
-    ({"type": "CreateQuery", "storage": {"type": "Storage", "engine": fn("EmbeddedRocksDB", "TABLE_ENGINE")}}, "run", ""),
+    ({"type": "CreateQuery", "has_attach_from_path": True, "attach_from_path": "."}, "refuse", "ATTACH"),
+    ({"type": "CreateQuery", "storage": {"engine": fn("EmbeddedRocksDB", "TABLE_ENGINE")}}, "run", ""),
     ({"type": "CreateQuery", "storage": {"engine": fn("EmbeddedRocksDB", "TABLE_ENGINE", lit(0), lit("/x"))}},
      "refuse", "host path"),
     ({"type": "CreateQuery", "storage": {"engine": fn("ReplicatedMergeTree", "TABLE_ENGINE")}}, "run", ""),
@@ -161,7 +167,7 @@ AST_CASES = [
      "refuse", "engine S3"),
     ({"type": "CreateQuery", "storage": {"engine": fn("Ordinary", "DATABASE_ENGINE")}}, "run", ""),
     ({"type": "CreateQuery", "storage": {"engine": fn("MySQL", "DATABASE_ENGINE")}}, "refuse", "engine MySQL"),
-    ({"type": "CreateQuery", "storage": {"engine": fn("FutureEngine", "TABLE_ENGINE")}}, "refuse", "not one ClickHouse"),
+    ({"type": "CreateQuery", "storage": {"engine": fn("FutureEngine", "TABLE_ENGINE")}}, "refuse", "not one"),
     ({"type": "CreateQuery", "as_table_function": fn("url")}, "refuse", "url()"),
     ({"type": "CreateQuery", "storage": {"settings": settings("disk")}}, "refuse", "setting disk"),
     ({"type": "CreateQuery", "storage": {"settings": settings("index_granularity")}}, "run", ""),
@@ -173,6 +179,8 @@ AST_CASES = [
     (settings("format_schema"), "refuse", "names a file"),
     (settings("no_such_setting"), "refuse", "not one ClickHouse lists"),
     (settings("custom_anything"), "run", ""),
+    ({"type": "SetQuery", "changes": [{"name": "storage_policy", "value": {"value": "default"}}]}, "run", ""),
+    ({"type": "SetQuery", "changes": [{"name": "storage_policy", "value": {"value": "s3_cold"}}]}, "refuse", "disk"),
     ({"type": "SetQuery", "changes": [{"name": "default_table_engine", "value": {"value": "File"}}]}, "refuse", "File"),
     ({"type": "SetQuery", "changes": [{"name": "default_table_engine", "value": {"value": "MergeTree"}}]}, "run", ""),
     (source("null"), "run", ""),

@@ -63,20 +63,19 @@ def _refuse(reason: str) -> Verdict:
 _RUN_TYPES = frozenset({
     "CreateQuery", "CreateSQLFunctionQuery", "CreateIndexQuery", "AlterQuery", "DropQuery", "DropIndexQuery",
     "RenameQuery", "InsertQuery", "SelectWithUnionQuery", "SelectIntersectExceptQuery", "SelectQuery", "UseQuery",
-    "OptimizeQuery", "SetQuery", "ExplainQuery", "CheckTableQuery", "DeleteQuery", "UpdateQuery",
+    "OptimizeQuery", "SetQuery", "ExplainQuery", "CheckTableQuery", "DeleteQuery", "UpdateQuery", "TransactionControl",
 })
 _TYPE_REASONS = {
     "SystemQuery": "SYSTEM statements control the server, not the schema",
     "KillQueryQuery": "KILL statements stop other queries, not part of a schema",
     "BackupQuery": "BACKUP and RESTORE read and write outside the engine",
     "CreateNamedCollectionQuery": "named collections hold connection details for sources outside the engine",
-    "TransactionControl": "transactions are not part of a schema",
 }
 # Kinds ClickHouse cannot serialise whose EXPLAIN AST holds only names when harmless.
-_NAME_ONLY = ("DropFunctionQuery", "ShowCreate", "Exists", "UndropQuery", "ShowProcesslistQuery")
+_NAME_ONLY = ("DropFunctionQuery", "Show", "Exists", "UndropQuery")
 _ACCESS_TYPES = ("CreateUserQuery", "CreateRoleQuery", "CreateQuotaQuery", "CreateSettingsProfileQuery",
                  "CREATE ROW POLICY", "GrantQuery", "SetRoleQuery", "DROP ", "ShowGrantsQuery", "CheckGrantQuery",
-                 "MOVE ", "ShowAccess", "ShowPrivileges")
+                 "MOVE ", "ShowAccess", "ShowPrivileges", "SHOW ")
 _TABLE_POSITION = frozenset({"table_function", "as_table_function"})
 # Scalar functions that reach outside the engine (by lower-cased name).
 _SCALARS = {
@@ -87,7 +86,8 @@ _SCALARS = {
     "showcertificate": "showCertificate() reads the host's certificate files",
     "catboostevaluate": "catboostEvaluate() loads a model file from the host",
     "getclienthttpheader": "getClientHTTPHeader() reads the caller's request",
-    "addresstoline": "addressToLine() reads the engine's binary", "addresstolinewithinlines": "reads the engine's binary",
+    "addresstoline": "addressToLine() reads the engine's binary",
+    "addresstolinewithinlines": "addressToLineWithInlines() reads the engine's binary",
     "addresstosymbol": "addressToSymbol() reads the engine's binary", "demangle": "demangle() is introspection",
     **{name: f"{name}() calls a model service on the network" for name in (
         "aigenerate", "aiclassify", "aiextract", "aifilter", "aisimilarity", "aitranslate", "aiembed", "airedact")},
@@ -97,7 +97,8 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", ""})
 _SOURCE_KEYS = {"host": "literal", "db": "literal", "database": "literal", "table": "literal",
                 "query": "statement", "invalidate_query": "statement", "where": "expression",
                 "update_field": "expression", "update_lag": "literal"}
-_REFUSED_LAYOUTS = {"ssd_cache": "writes a cache file on the host", "complex_key_ssd_cache": "writes a cache file on the host"}
+_REFUSED_LAYOUTS = {"ssd_cache": "writes a cache file on the host",
+                    "complex_key_ssd_cache": "writes a cache file on the host"}
 
 
 def decide(parsed: Parsed, subtrees: Mapping[str, Parsed] | None = None, access_control: bool = False,
@@ -139,7 +140,8 @@ def _decide_sub(sub: SubText, inner: Parsed, access_control: bool) -> Verdict:
 
 def _shape_error(sub: SubText, tree: dict[str, Any]) -> str:
     """A statement must be one SELECT; an expression or VALUES rows must be nothing but the wrapped text."""
-    selects = ((tree.get("list_of_selects") or {}).get("children") or []) if tree.get("type") == "SelectWithUnionQuery" else []
+    union = tree.get("type") == "SelectWithUnionQuery"
+    selects = ((tree.get("list_of_selects") or {}).get("children") or []) if union else []
     if len(selects) != 1 or set(tree) - {"type", "union_mode", "list_of_selects", "is_outfile_append",
                                          "is_outfile_truncate", "is_into_outfile_with_stdout"}:
         return "is not a single SELECT"
@@ -299,7 +301,7 @@ def _dictionary(node: dict[str, Any]) -> Verdict:
 
 
 def _markers_are_types(tree: dict[str, Any], markers: tuple[str, ...]) -> Verdict:
-    """Every lifted JSON(...) must come back as a data type, once, and nowhere else: its arguments were type arguments."""
+    """Each lifted JSON(...) comes back as a data type, once, nowhere else: its arguments were type arguments."""
     as_types = [node.get("name") for _, node in _nodes(tree) if node.get("type") == "DataType"]
     dumped = json.dumps(tree)
     for marker in markers:
@@ -314,21 +316,28 @@ def _decide_explain(parsed: Parsed, root: ExplainNode, access_control: bool) -> 
     if kind.startswith(_ACCESS_TYPES):
         if not access_control:
             return Verdict("skip", SKIP_ACCESS)
-        try:
-            words = {t.upper for t in tokenize(parsed.canonical)} if parsed.canonical else {"?"}
-        except SourceError:
-            words = {"?"}
-        if words & {"SETTINGS", "PROFILE", "USING", "CHECK", "?"} or _explain_nodes(root, skip_root=True):
+        if _words(parsed.canonical) & {"SETTINGS", "PROFILE", "USING", "CHECK", "?"} or _explain_nodes(root, True):
             return _refuse(f"{kind} with settings, a profile or a row filter: ClickHouse cannot serialise it for "
                            "the gate, so only names, privileges and passwords are allowed")
         return RUN
     if kind.startswith(_NAME_ONLY):
-        extra = [n for n in _explain_nodes(root, skip_root=True) if n.kind != "Identifier"]
-        if extra:
-            what = {"Literal": "INTO OUTFILE or a literal", "Set": "SETTINGS"}.get(extra[0].kind, extra[0].kind)
-            return _refuse(f"{kind} with {what}: only names are allowed where ClickHouse cannot serialise the tree")
+        # names, and literals for LIKE patterns; an INTO OUTFILE target is a literal too, so the canonical
+        # text (ClickHouse's own print, escapes decoded) must not have one
+        extra = [n for n in _explain_nodes(root, skip_root=True) if n.kind not in ("Identifier", "Literal")]
+        if extra or _words(parsed.canonical) & {"OUTFILE", "?"}:
+            what = "SETTINGS" if extra and extra[0].kind == "Set" else extra[0].kind if extra else "INTO OUTFILE"
+            return _refuse(f"{kind} with {what}: only names and patterns are allowed where ClickHouse cannot "
+                           "serialise the tree")
         return RUN
     return _refuse(_TYPE_REASONS.get(kind) or f"{kind} is not a statement schema conformance runs")
+
+
+def _words(canonical: str) -> set[str]:
+    """The keywords of ClickHouse's canonical text of a statement ("?" when there is none to read)."""
+    try:
+        return {t.upper for t in tokenize(canonical)} if canonical else {"?"}
+    except SourceError:
+        return {"?"}
 
 
 def _explain_nodes(root: ExplainNode, skip_root: bool = False) -> list[ExplainNode]:

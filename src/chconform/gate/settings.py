@@ -47,7 +47,7 @@ REFUSED: dict[str, str] = {
     "engine_file_allow_create_multiple_files": _PATH, "engine_file_truncate_on_insert": _PATH,
     "allow_archive_path_syntax": _PATH, "stream_like_engine_insert_queue": _PATH,
     "allow_python_table_function": _CODE, "allow_experimental_eval_table_function": _CODE,
-    "allow_introspection_functions": _CODE, "s3_allow_server_credentials_in_user_queries": _CODE,
+    "s3_allow_server_credentials_in_user_queries": _CODE,
     "allow_unrestricted_reads_from_keeper": _CODE, "metrics_perf_events_list": _CODE,
     "trace_profile_events_list": _CODE, "chdb_client_name": _REMOTE,
     "cluster_for_parallel_replicas": _REMOTE, "parallel_replicas_custom_key": _REMOTE,
@@ -87,11 +87,13 @@ HARMLESS_TEXT = frozenset({
 ENGINE_SETTINGS: dict[str, str] = {
     "min_bytes_to_keep": "UInt64", "max_bytes_to_keep": "UInt64", "min_rows_to_keep": "UInt64",
     "max_rows_to_keep": "UInt64", "compress": "Bool", "persistent": "Bool", "optimize_for_bulk_insert": "Bool",
-    "bulk_insert_block_size": "UInt64", "store_min_time_and_max_time": "Bool", "aggregate_min_time_and_max_time": "Bool",
+    "bulk_insert_block_size": "UInt64", "store_min_time_and_max_time": "Bool",
+    "aggregate_min_time_and_max_time": "Bool",
     "filter_by_min_time_and_max_time": "Bool", "use_all_tags_column_to_generate_id": "Bool",
 }
 _ENGINE_VALUED = {"default_table_engine": TABLE_ENGINES, "default_temporary_table_engine": TABLE_ENGINES,
                   "default_database_engine": DATABASE_ENGINES}
+_DEFAULT_ONLY = frozenset({"disk", "storage_policy"})
 _TYPES: dict[str, str] = {**ENGINE_SETTINGS, **MERGE_TREE, **SESSION}
 _FOLDED = {name.lower(): name for name in _TYPES}
 
@@ -99,6 +101,8 @@ _FOLDED = {name.lower(): name for name in _TYPES}
 def setting_refusal(name: str, value: Any = None) -> str:
     """Why setting `name` (to `value`, as the parse shows it) may not be changed; "" when it may."""
     key = name.lower()
+    if key in _DEFAULT_ONLY and _text(value) == "default":
+        return ""  # the engine's own default disk or policy, where every table goes anyway
     if key in REFUSED:
         return f"setting {name} {REFUSED[key]}"
     if key.startswith("custom_"):
@@ -107,10 +111,15 @@ def setting_refusal(name: str, value: Any = None) -> str:
     if real is None:
         return f"setting {name} is not one ClickHouse lists; only known settings are judged"
     if real in _ENGINE_VALUED:
-        engine = str(value.get("value", "")) if isinstance(value, dict) else str(value or "")
+        engine = _text(value)
         if engine and reach(_ENGINE_VALUED[real], engine) != "":
             return f"setting {name} = {engine!r} makes tables with an engine outside the allow-list"
         return ""
     if _TYPES[real] in TEXT_TYPES and real not in HARMLESS_TEXT:
         return f"setting {name} takes free text (a path, URL or query) and is not reviewed as harmless"
     return ""
+
+
+def _text(value: Any) -> str:
+    """A setting's value as the parse shows it ({"field_type": …, "value": …}), as text."""
+    return str(value.get("value", "")) if isinstance(value, dict) else str(value or "")
