@@ -41,14 +41,22 @@ def _verbosity() -> argparse.ArgumentParser:
     return shared
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked (reading package metadata costs a tenth of a second)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from chconform.reports.findings import tool_version
+
+        sys.stdout.write(f"chconform {tool_version()}\n")
+        parser.exit()
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given the arguments, only the command they name is imported (a run starts in milliseconds)."""
-    from chconform.reports.findings import tool_version
-
     _load_plugins(argv)
     parser = argparse.ArgumentParser(prog="chconform", description=__doc__, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"chconform {tool_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print chconform's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     shared = _verbosity()
     for name, (help_text, arguments, _) in COMMANDS.items():

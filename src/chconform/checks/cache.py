@@ -62,6 +62,12 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
+@cache
+def _shape(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """A dataclass's field types and the names an entry must have (resolving the hints once per class)."""
+    return typing.get_type_hints(kind), frozenset(f.name for f in fields(kind) if f.init and not f.name.startswith("_"))
+
+
 def decode(kind: Any, data: Any) -> Any:
     """`data` read back as `kind` (a dataclass, tuple[X, ...], X | None, …); anything unexpected is a CacheMiss."""
     origin = typing.get_origin(kind)
@@ -94,8 +100,7 @@ def decode(kind: Any, data: Any) -> Any:
     if is_dataclass(kind):
         if not isinstance(data, dict):
             raise CacheMiss(f"expected an object for {kind.__name__}")
-        hints = typing.get_type_hints(kind)
-        wanted = {f.name for f in fields(kind) if f.init and not f.name.startswith("_")}
+        hints, wanted = _shape(kind)
         if set(data) != wanted:
             raise CacheMiss(f"{kind.__name__}: fields {sorted(set(data) ^ wanted)} differ")
         return kind(**{name: decode(hints[name], data[name]) for name in wanted})

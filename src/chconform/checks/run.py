@@ -425,11 +425,17 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
     """Apply every source in parallel, the canonical one first; then compare each with the canon's round-1 snapshot.
 
     No source waits for the canon to be built: only the comparison needs it, and that is pure and quick.
-    With a `cache`, a source whose every input is unchanged is not applied again (see checks/cache.py).
+    With a `cache`, a source whose every input is unchanged is not applied again, and a source whose inputs
+    and the canon's are unchanged is not even compared again (see checks/cache.py).
     """
     canon_spec = config.canonical_source
     specs = [canon_spec, *(s for s in config.sources if s.path != config.canonical and (only is None or s.path in only))]
     keys = {s.path: _source_key(cache, config, backend, s) for s in specs} if cache is not None else {}
+    finals = _final_results(cache, keys, specs, progress)
+    if finals is not None:
+        results, every = finals
+        return _run_result(config, backend, [r for r in results if only is None or r.path != config.canonical
+                                             or config.canonical in only], every, "cached", f"{len(specs)} of {len(specs)}")
     todo = [s for s in specs if cache is None or keys[s.path] is None or not cache.has(keys[s.path])]
     reserve = getattr(backend, "reserve", None)
     if callable(reserve) and todo:  # start the engines for every job now, not one by one on first use
@@ -438,16 +444,54 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
         done = list(pool.map(lambda s: _applied(backend, config, s, progress, cache), specs))
     applied = [a for a, _ in done]
     canon_result, canon_snap = finish_source(config, applied[0], None)
-    results = [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
-    ordered = [canon_result] + results if only is None or config.canonical in only else results
+    results = [canon_result] + [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
+    if cache is not None:
+        for spec, result in zip(specs, results):
+            final = _final_key(cache, keys, spec.path, canon_spec.path)
+            if final is not None and not any(e.round == 0 for e in result.errors):
+                cache.put(final, result)
+    ordered = results if only is None or config.canonical in only else results[1:]
     hits = [c for _, c in done if c is not None]
     every = hits[0] if hits and len(hits) == len(done) else None  # no engine started: its facts come from the cache
+    return _run_result(config, backend, ordered, every, "cached", f"{len(hits)} of {len(done)}" if cache else "")
+
+
+def _final_key(cache: ResultCache, keys: dict[str, str | None], path: str, canon: str) -> str | None:
+    """A source's compared result depends on its own inputs and the canon's: both keys together."""
+    mine, theirs = keys.get(path), keys.get(canon)
+    return cache.key("chconform-final", mine, theirs) if mine and theirs else None
+
+
+def _final_results(cache: ResultCache | None, keys: dict[str, str | None], specs: list[SourceSpec],
+                   progress: Callable[[str, float], None] | None) -> tuple[list[SourceResult], CachedSource] | None:
+    """Every source's compared result from the cache, or None (then the run applies what changed)."""
+    if cache is None:
+        return None
+    canon = specs[0].path
+    engine = cache.get(keys[canon], CachedSource) if keys.get(canon) else None
+    if engine is None:
+        return None
+    results = []
+    for spec in specs:
+        final = _final_key(cache, keys, spec.path, canon)
+        result = cache.get(final, SourceResult) if final else None
+        if result is None:
+            return None
+        results.append(result)
+    for spec in specs:
+        if progress is not None:
+            progress(spec.path + " (cached)", 0.0)
+    return results, engine
+
+
+def _run_result(config: Config, backend: Backend, sources: list[SourceResult], every: CachedSource | None,
+                label: str, cached: str) -> RunResult:
     return RunResult(
         backend=backend.name,
         clickhouse_version=every.clickhouse_version if every else backend.version(),
         canonical=config.canonical,
         key_tables=config.key_tables,
-        sources=tuple(ordered),
+        sources=tuple(sources),
         sandbox=every.sandbox if every else str(getattr(backend, "sandbox", "none")),
-        extra={"cached": f"{len(hits)} of {len(done)}"} if cache is not None else {},
+        extra={label: cached} if cached else {},
     )
