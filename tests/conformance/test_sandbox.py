@@ -496,6 +496,37 @@ def test_temporary_disk_is_bounded() -> None:
 
 
 TEMP_DISK = "a sort told to spill to disk (max_bytes_before_external_sort = 1000000)"
+FILL = ["CREATE TABLE fill (a UInt64, s String) ENGINE = MergeTree ORDER BY a",
+        "INSERT INTO fill SELECT number, randomString(100) FROM numbers(1500000)"]  # ~150 MiB of table data
+FILL_DISK = "fill the worker's disk with table data (~150 MiB, bound 64 MiB)"
+
+
+def test_the_worker_disk_is_bounded() -> None:
+    """Table data is no temporary data: the parent measures the worker's directory (once a second while it
+    waits) and kills a worker past `disk_bytes`; with no bound the same statements write ~150 MiB."""
+    from chconform.engines.embedded import _disk_usage
+    from chconform.errors import EngineCrashed
+
+    used: dict[int, int] = {}
+    for bound in (64 << 20, 0):
+        backend = EmbeddedBackend(prestart=False, hardening=_only(disk_bytes=bound, drop_results=True), timeout_s=60)
+        instance = backend.instance()
+        try:
+            if bound:
+                with pytest.raises(EngineCrashed) as killed:
+                    for sql in FILL:
+                        instance.execute(sql, timeout=120)
+                assert killed.value.name == "DISK_LIMIT_EXCEEDED", killed.value
+                assert instance.worker.proc.poll() is not None  # the worker is gone, its directory with it
+            else:
+                for sql in FILL:
+                    instance.execute(sql, timeout=120)
+                used[bound] = _disk_usage(instance.worker.workdir)
+        finally:
+            instance.close()
+            backend.close()
+    assert used[0] > 64 << 20, used  # without the bound the attack does fill the disk
+    record("limit", "worker_disk", FILL_DISK, normalise(f"{killed.value.name}: {killed.value.message}"))
 
 
 def reliability_rows() -> dict[tuple[str, str], str]:
@@ -507,4 +538,5 @@ def reliability_rows() -> dict[tuple[str, str], str]:
         value = LIFTS[lift].format(above=int(limit_settings(LAYERS["constraints"], TIMEOUT_S)[limit]) + 1)
         rows[("limit", f"{limit} = {value}")] = f"SET {limit} = {value} (0 means no limit)"
     rows[("limit", "temporary_disk")] = TEMP_DISK
+    rows[("limit", "worker_disk")] = FILL_DISK
     return rows

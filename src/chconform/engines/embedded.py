@@ -134,6 +134,7 @@ class Hardening:
     max_file_bytes: int = 8 << 30  # RLIMIT_FSIZE: no single file larger than this
     temp_disk_bytes: int = 2 << 30  # spill to disk per query, per engine (the server's bound on tmp_path)
     result_rows: int = 100_000_000  # rows of one query's result (a source's statements' results are dropped)
+    disk_bytes: int = 4 << 30  # the worker's directory (data, temporary files); past it the worker is killed; 0: none
 
 
 class _Spawner:
@@ -224,6 +225,19 @@ def sweep_stale(root: str | None = None) -> list[str]:
 
 
 _SWEPT: set[str] = set()
+_DISK_CHECK_S = 1.0  # how often a busy worker's directory is measured
+
+
+def _disk_usage(root: str) -> int:
+    """Bytes allocated beneath `root` (blocks, not apparent sizes); files vanishing meanwhile are skipped."""
+    total = 0
+    for top, dirs, files in os.walk(root, onerror=lambda _: None):
+        for name in files + dirs:
+            try:
+                total += os.lstat(os.path.join(top, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 def _sweep_once(root: str | None) -> None:
@@ -450,6 +464,9 @@ class Worker:
         self._sent = 0  # requests sent; each reply names its request
         self._due: deque[int] = deque()  # the request id of every reply still to come, in order
         self._ready = False
+        # the worker's directory (its data, temporary files, logs) may not grow past this; 0: no bound
+        self._disk_bound = 0 if data_dir else self.hardening.disk_bytes
+        self._disk_checked = time.monotonic()
 
     def wait_ready(self) -> None:
         if not self._ready:
@@ -586,6 +603,7 @@ class Worker:
         head = self._read_exact(4, deadline, what)
         (size,) = struct.unpack(">I", head)
         reply: dict[str, Any] = json.loads(self._read_exact(size, deadline, what))
+        self._check_disk(what)  # at most once a second: growth over many quick statements counts too
         if self._due:  # the first frame, "ready", was never asked for
             expected = self._due.popleft()
             self.owed -= 1
@@ -608,8 +626,10 @@ class Worker:
                 self.kill()
                 raise EngineTimeout(None, "TIMEOUT", f"{what}: no answer within the time limit; the engine was killed")
             try:
-                ready, _, _ = select.select([fd], [], [], left)
+                wait = left if not self._disk_bound else _DISK_CHECK_S if left is None else min(left, _DISK_CHECK_S)
+                ready, _, _ = select.select([fd], [], [], wait)
                 if not ready:
+                    self._check_disk(what)
                     continue
                 chunk = os.read(fd, size - got)
             except (OSError, ValueError):
@@ -619,6 +639,17 @@ class Worker:
             chunks.append(chunk)
             got += len(chunk)
         return b"".join(chunks)
+
+    def _check_disk(self, what: str) -> None:
+        """Kill the worker whose directory grew past the bound (table data, spills, logs): checked once a second."""
+        if not self._disk_bound or time.monotonic() - self._disk_checked < _DISK_CHECK_S:
+            return
+        used = _disk_usage(self.workdir)
+        self._disk_checked = time.monotonic()
+        if used > self._disk_bound:
+            self.kill()
+            raise EngineCrashed(None, "DISK_LIMIT_EXCEEDED", f"{what}: the engine wrote {used >> 20} MiB, more than "
+                                f"its {self._disk_bound >> 20} MiB of disk; the engine was killed")
 
     def _crashed(self, what: str) -> EngineCrashed:
         try:
@@ -768,6 +799,10 @@ class EmbeddedInstance:
     def execute_many(self, sqls: Sequence[str], timeout: float | None = None) -> list[EngineError | None]:
         """`execute` for statements in order, in one round trip (see Worker.run_many)."""
         return self.worker.run_many(sqls, timeout)
+
+    def execute_own(self, sql: str, timeout: float | None = None) -> None:
+        """One of chconform's own statements (a sentinel INSERT): in the verdict session, out of a source's SET."""
+        self.worker.call({"sql": sql, "fmt": "TabSeparated", "own": True}, timeout, "running chconform's statement")
 
     def query(self, sql: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """chconform's own query (snapshot, counts, describes): in the verdict session, out of a source's SET."""
