@@ -299,7 +299,7 @@ class _Walk:
         self.skipped: list[Skipped] = []
         self.alive = True
         self.sentinels = 0
-        self.markers: dict[str, str] = {}  # table UUID (or name) → the text its sentinel carries in String columns
+        self.markers: dict[str, str] = {}  # table UUID and name → the text its sentinel carries in String columns
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         return self.instance.query(sql, timeout=max(self.config.timeout_s, 10))
@@ -360,7 +360,8 @@ class _Walk:
         marker = self.markers.get(uuid) or self.markers.get(table)
         if marker is None:
             return False
-        stored = {t for t, (engine, _, _) in row_counts(self.query).items() if seedable(engine) is None}
+        stored = {t for t, (engine, _, u) in row_counts(self.query).items()
+                  if seedable(engine) is None and t != table and (u != uuid or uuid == _NO_UUID)}
         strings: dict[str, list[str]] = {}
         for r in self.query(snapshot_query("columns")):
             fqn = f"{r['database']}.{r['table']}"
@@ -410,8 +411,9 @@ class _Walk:
             except EngineError as exc:
                 why = f"insert refused: {exc}"
                 continue
-            if marker:
-                self.markers[uuid if uuid != _NO_UUID else table] = f"chconform sentinel {self.sentinels}"
+            if marker:  # by UUID (it follows RENAME/EXCHANGE) and by name (a rebuilt table keeps it)
+                for key in (uuid, table) if uuid != _NO_UUID else (table,):
+                    self.markers[key] = f"chconform sentinel {self.sentinels}"
             return None
         return why
 
