@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from chconform.model import Constraint, Projection
 
@@ -67,26 +68,24 @@ class CreateText:
     rest: str = ""
 
 
+# What the readers look at: a quoted string or name (skipped whole; an unterminated one runs to the end),
+# a bracket, a comma, a space or a dot.
+_SCAN = re.compile(r"""'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|['`"][\s\S]*|[()\[\], .]""")
+
+
 def outside_quotes(text: str) -> Iterator[tuple[int, str, int]]:
-    """(offset, character, bracket depth after it) for every character outside quotes.
+    """(offset, character, bracket depth after it) for each bracket, comma, space and dot outside quotes.
 
     The texts are ClickHouse's own printouts, not user SQL: quotes are ', ` and ", escaped by a backslash.
+    A regular expression skips everything else, so a reader's loop runs over a fraction of the text.
     """
-    depth, quote, escaped = 0, "", False
-    for i, ch in enumerate(text):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-            continue
-        if ch in "'`\"":
-            quote = ch
+    depth = 0
+    for m in _SCAN.finditer(text):
+        ch = m.group()
+        if len(ch) > 1 or ch in "'`\"":
             continue
         depth += (ch in "([") - (ch in ")]")
-        yield i, ch, depth
+        yield m.start(), ch, depth
 
 
 def split_top_level(text: str) -> list[str]:
@@ -110,8 +109,9 @@ def split_clauses(text: str, words: tuple[str, ...], first: str = "") -> list[tu
     for i, ch, depth in outside_quotes(text):
         if i < resume or depth != 0 or ch != " ":
             continue
-        word = next((w for w in words if text.startswith(w, i + 1) and _ends_word(text, i + 1 + len(w))), None)
-        if word:
+        found = _keywords(words).match(text, i + 1)
+        if found:
+            word = found.group()
             out.append((key, text[start:i].strip()))
             key, start = word, i + 1 + len(word)
             resume = start
@@ -119,9 +119,11 @@ def split_clauses(text: str, words: tuple[str, ...], first: str = "") -> list[tu
     return [(k, v) for k, v in out if k or v]
 
 
-def _ends_word(text: str, at: int) -> bool:
-    """A keyword ends at `at`: the text ends there, or a space or `(` follows."""
-    return text[at : at + 1] in ("", " ", "(")
+@lru_cache(maxsize=64)
+def _keywords(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One of `words`, the longest first, followed by a space, `(` or the end."""
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile("(?:" + "|".join(map(re.escape, ordered)) + r")(?=[ (]|$)")
 
 
 def _at_query(text: str) -> int:
@@ -194,8 +196,13 @@ def normalize_create(text: str) -> str:
     return _UUID.sub("", text)
 
 
+@lru_cache(maxsize=16384)
 def parse_create(text: str) -> CreateText:
-    """Take one `create_table_query` apart; an unrecognised text is all `rest`."""
+    """Take one `create_table_query` apart; an unrecognised text is all `rest`.
+
+    Cached by text (never mutate the result): both rounds and every source building a table the same
+    way print the same text, so each is read once (a few milliseconds of pure Python per table).
+    """
     text = normalize_create(text)
     head = _HEAD.match(text)
     if head is None:
