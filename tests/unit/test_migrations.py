@@ -173,3 +173,17 @@ def test_path_config_mistakes_name_the_key(tmp_path: Path, body: str, message: s
     with pytest.raises(ConfigError) as info:
         load_config(_config(tmp_path, body))
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_step_without_its_tools_up_marker_is_one_line_before_any_engine_starts(tmp_path: Path) -> None:
+    import io
+
+    from chconform.cli import run
+
+    _tree(tmp_path, {"canon.sql": "SELECT 1;", "db/1_a.sql": "CREATE TABLE a.t (id UInt64) ENGINE = Memory;\n"})
+    config = tmp_path / "chconform.toml"
+    config.write_text(CONFIG + '[[path]]\nname = "up"\nsteps = ["db"]\nformat = "goose"\n', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["path", "--config", str(config)], out, err) == 2
+    assert out.getvalue() == "" and err.getvalue().count("\n") == 1
+    assert "db/1_a.sql: a goose migration without a `-- +goose Up` line" in err.getvalue()

@@ -114,7 +114,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.engines import get_backend
     from chconform.engines.server_defaults import profile_for
     from chconform.config import load_config
-    from chconform.checks.path import canonical_snapshot, read_at_revision, run_path
+    from chconform.checks.path import canonical_snapshot, load_step, read_at_revision, run_path
 
     config = load_config(args.config)
     specs = [p for p in config.paths if args.name is None or p.name == args.name]
@@ -124,6 +124,8 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           "add a [[tool.chconform.path]] table with name and steps")
     for rev in sorted({r for r in (args.from_rev or spec.from_rev for spec in specs) if r}):
         read_at_revision(config, rev)  # a bad revision is reported before any engine starts
+    for step in dict.fromkeys(f for spec in specs for f in spec.files):
+        load_step(step)  # so is an unreadable step, or one without its migration tool's up marker
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
                           root=config.root, server=profile_for(config), engine=config.engine)
     try:
