@@ -49,8 +49,11 @@ def compare_definitions(want: Definition, got: Definition) -> list[Difference]:
     name = want.object
     if want.kind == "function" or got.kind == "function":  # a SQL function: its whole text, as the live check
         return [] if want.body == got.body else [Difference(name, "function", want.body.text, got.body.text)]
+    # A PRIMARY KEY nobody wrote is the ORDER BY: its difference is the sorting_key's (as the live check says).
+    echo = want.primary_key == want.sorting_key and got.primary_key == got.sorting_key
     out = [Difference(name, aspect, a_shown, b_shown)
-           for (aspect, a, a_shown), (_, b, b_shown) in zip(_table_aspects(want), _table_aspects(got)) if a != b]
+           for (aspect, a, a_shown), (_, b, b_shown) in zip(_table_aspects(want), _table_aspects(got))
+           if a != b and not (echo and aspect == "primary_key")]
     is_view = want.kind in ("view", "materialized_view")
     want_cols = {c.name: c for c in want.columns}
     got_cols = {c.name: c for c in got.columns}
