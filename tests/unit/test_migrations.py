@@ -67,6 +67,11 @@ def test_detect_format(name: str, text: str, fmt: str) -> None:
     assert detect_format(name, text) == fmt
 
 
+def test_a_version_sorts_before_a_longer_version_it_starts() -> None:
+    names = ["V2__c.sql", "V1.1__b.sql", "V1__a.sql", "V1.10__d.sql", "V1.9__e.sql"]
+    assert sorted(names, key=natural_key) == ["V1__a.sql", "V1.1__b.sql", "V1.9__e.sql", "V1.10__d.sql", "V2__c.sql"]
+
+
 def test_natural_order_of_versions() -> None:
     names = ["1.23.0/1.sql", "1.4.0/0.sql", "10_c.up.sql", "1.23.0/0.sql", "9_b.up.sql", "1.9.2/0.sql"]
     assert sorted(names, key=natural_key) == ["1.4.0/0.sql", "1.9.2/0.sql", "1.23.0/0.sql", "1.23.0/1.sql",

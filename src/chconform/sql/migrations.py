@@ -81,9 +81,18 @@ def up_part(text: str, fmt: str, shown_as: str = "<source>") -> str:
 
 
 def natural_key(path: str) -> tuple[tuple[int, int | str], ...]:
-    """Version order: runs of digits compare as numbers (`1.4.0` < `1.23.0`, `9_x` < `10_x`)."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.lower())
-                 for part in re.split(r"(\d+)", path) if part)
+    """Version order: runs of digits compare as numbers (`1.4.0` < `1.23.0`, `9_x` < `10_x`), and a version
+    sorts before a longer one it starts (`V1__a` < `V1.1__b`): a `.` between digits sorts after any text."""
+    parts = [part for part in re.split(r"(\d+)", path) if part]
+    key: list[tuple[int, int | str]] = []
+    for i, part in enumerate(parts):
+        if part.isdigit():
+            key.append((0, int(part)))
+        elif part == "." and 0 < i < len(parts) - 1 and parts[i + 1].isdigit():
+            key.append((2, ""))
+        else:
+            key.append((1, part.lower()))
+    return tuple(key)
 
 
 def _matches(root: Path, pattern: str) -> list[Path]:
