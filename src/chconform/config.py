@@ -180,7 +180,8 @@ def _build(file: Path, data: dict[str, Any]) -> Config:
         sources=sources,
         step_sources=steps_only,
         key_tables=key_tables,
-        prelude=tuple(_substituted(where, dict(variables), _prelude(where, base, root, _str_list(where, data, "prelude")))),
+        prelude=tuple(_substituted(where, dict(variables),
+                                   _prelude(where, base, root, _str_list(where, data, "prelude")))),
         timeout_s=float(timeout),
         backend=backend,
         image=_typed(where, data, "image", str, DEFAULT_IMAGE),
@@ -444,9 +445,8 @@ def _variables(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _substituted(where: str, variables: dict[str, str], statements: list[str]) -> list[str]:
-    from chconform.sql.templates import substitute
-
     from chconform.errors import SourceError
+    from chconform.sql.templates import substitute
 
     try:
         return [substitute(text, variables, f"{where}: prelude") for text in statements]

@@ -63,6 +63,13 @@ def test_templated_sources_are_substituted_for_the_live_check_and_the_static_val
     assert run(["validate", "--config", str(REPOS / "templated/chconform.toml")], out, err2) == 0, out.getvalue()
 
 
+def test_templated_steps_of_a_path_are_substituted() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["path", "--config", str(REPOS / "templated/chconform.toml"), "--format", "json",
+                "--backend", "embedded"], out, err)
+    assert code == 0, out.getvalue() + err.getvalue()
+
+
 def test_unset_placeholder_is_one_clear_error() -> None:
     code, report, err = _check("templated/unset.toml")
     assert code == 1, err

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_for, setting_problem
 from chconform.model import Snapshot, Table
 from chconform.schema.compare import compare_tables
 from chconform.sql.cluster import DEFAULT_REPLICATION, cluster_names, note, one_node, with_replication
 from chconform.sql.source import Source, split_statements
-from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_for, setting_problem
 
 CLUSTERED = """CREATE DATABASE IF NOT EXISTS shop ON CLUSTER '{cluster}';
 CREATE TABLE IF NOT EXISTS shop.orders_local ON CLUSTER main
@@ -55,7 +55,8 @@ def test_replicated_engines_become_their_base_engine() -> None:
     assert "ENGINE = Atomic ;" in flat
     kinds = [(r.line, r.change, r.replication) for r in source.rewrites if r.replication]
     assert kinds == [
-        (9, "ReplicatedReplacingMergeTree applied as ReplacingMergeTree", "'/clickhouse/tables/{shard}/shop/orders', '{replica}'"),
+        (9, "ReplicatedReplacingMergeTree applied as ReplacingMergeTree",
+         "'/clickhouse/tables/{shard}/shop/orders', '{replica}'"),
         (11, "ReplicatedMergeTree applied as MergeTree", DEFAULT_REPLICATION),
         (15, "Replicated database applied as Atomic", "'/db/r', '{shard}', '{replica}'"),
     ]
@@ -75,7 +76,8 @@ def test_replication_is_an_aspect_only_where_both_sides_replicate() -> None:
     plain = Table("shop", "orders_local", "table", "ReplacingMergeTree(v)")
     assert compare_tables(plain, replicated) == []  # the unclustered variant of the same schema
     moved = Table("shop", "orders_local", "table", "ReplacingMergeTree(v)", replication="'/other', '{replica}'")
-    assert [(d.aspect, d.actual) for d in compare_tables(replicated, moved)] == [("replication", "'/other', '{replica}'")]
+    found = [(d.aspect, d.actual) for d in compare_tables(replicated, moved)]
+    assert found == [("replication", "'/other', '{replica}'")]
 
 
 def test_distributed_macro_expanded_as_the_server_does() -> None:

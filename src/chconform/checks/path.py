@@ -33,8 +33,10 @@ from chconform.model import Difference, Snapshot
 from chconform.schema.compare import compare, compare_tables
 from chconform.schema.queries import snapshot_query
 from chconform.schema.snapshot import take_snapshot
+from chconform.sql.cluster import one_node
 from chconform.sql.migrations import StepFile, detect_format, up_part
 from chconform.sql.source import Source, Statement, decode, split_statements, tokenize
+from chconform.sql.templates import substitute
 
 __all__ = [
     "Census",
@@ -125,12 +127,13 @@ def read_at_revision(config: Config, rev: str) -> Source:
     data = _git(["show", f"{rev}:{rel}"], top)
     shown = f"{config.canonical}@{rev}"
     text, encoding, warnings = decode(data, shown)
-    return Source(shown, text, encoding, tuple(split_statements(text)), tuple(warnings))
+    text, rewrites = one_node(substitute(text, dict(config.variables), shown))  # as read_source reads a file
+    return Source(shown, text, encoding, tuple(split_statements(text)), tuple(warnings), rewrites)
 
 
-def load_step(step: StepFile) -> Source:
+def load_step(step: StepFile, variables: tuple[tuple[str, str], ...] = ()) -> Source:
     """A step as the migration tool applies it: only its up part, every statement at its line in the file."""
-    source = load_source(SourceSpec(step.path, step.file, "step"))
+    source = load_source(SourceSpec(step.path, step.file, "step", variables=variables))
     fmt = detect_format(step.path, source.text) if step.format == "auto" else step.format
     text = up_part(source.text, fmt, step.path)
     if text == source.text:
@@ -619,7 +622,7 @@ def run_path(
     started = time.monotonic()
     rev = from_rev or spec.from_rev
     start = read_at_revision(config, rev) if rev else None
-    steps = [load_step(f) for f in spec.files]
+    steps = [load_step(f, config.variables) for f in spec.files]
     prelude = [s for text in config.prelude for s in split_statements(text)]
     access = backend.supports_access_control
     data_loss: list[DataLoss] = []

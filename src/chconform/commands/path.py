@@ -125,7 +125,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for rev in sorted({r for r in (args.from_rev or spec.from_rev for spec in specs) if r}):
         read_at_revision(config, rev)  # a bad revision is reported before any engine starts
     for step in dict.fromkeys(f for spec in specs for f in spec.files):
-        load_step(step)  # so is an unreadable step, or one without its migration tool's up marker
+        load_step(step, config.variables)  # so is an unreadable step, or one without its migration tool's up marker
     backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
                           root=config.root, server=profile_for(config), engine=config.engine)
     try:

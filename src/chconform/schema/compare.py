@@ -186,18 +186,18 @@ def token_diff(want: str, got: str, limit: int = 400) -> tuple[str, str]:
     if not groups or groups == [[("equal", 0, len(a), 0, len(b))]]:
         return want, got  # equal tokens (the texts differ in spacing only): show them whole
 
-    def side(tokens: list[str], lo: int, hi: int) -> tuple[str, ...]:
-        spans = [(g[0][lo], g[-1][hi]) for g in groups]
-        parts = [("…" if start > 0 and k == 0 else "") for k, (start, _) in enumerate(spans[:1])]
-        for k, (start, stop) in enumerate(spans):
+    def side(tokens: list[str], lo: int, hi: int) -> str:
+        spans = [(int(g[0][lo]), int(g[-1][hi])) for g in groups]
+        parts = ["…"] if spans[0][0] > 0 else []
+        for k, (begin, stop) in enumerate(spans):
             if k:
                 parts.append("…")
-            parts.append(" ".join(tokens[start:stop]) or "∅")
+            parts.append(" ".join(tokens[begin:stop]) or "∅")
         if spans[-1][1] < len(tokens):
             parts.append("…")
-        return tuple(p for p in parts if p)
+        return " ".join(parts)
 
-    return (_short(" ".join(side(a, 1, 2)), limit), _short(" ".join(side(b, 3, 4)), limit))
+    return _short(side(a, 1, 2), limit), _short(side(b, 3, 4), limit)
 
 
 def _short(text: str, limit: int) -> str:

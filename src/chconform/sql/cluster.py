@@ -58,7 +58,8 @@ def one_node(text: str) -> tuple[str, tuple[Rewrite, ...]]:
         rewrites.extend(_drop_on_cluster(code, chars))
         rewrites.extend(_base_engines(code, chars, text))
     out = "".join(chars)
-    return out, tuple(replace(r, line=text.count("\n", 0, r.offset) + 1) for r in sorted(rewrites, key=lambda r: r.offset))
+    ordered = sorted(rewrites, key=lambda r: r.offset)
+    return out, tuple(replace(r, line=text.count("\n", 0, r.offset) + 1) for r in ordered)
 
 
 def _statements(tokens: list[Token]) -> Iterable[list[Token]]:
