@@ -22,6 +22,8 @@ from chconform.checks.run import apply_statements, check_source, load_source
 from chconform.schema.snapshot import take_snapshot
 from chconform.sql.source import split_statements
 
+from .docker_engine import skip_only_without_docker
+
 pytestmark = [pytest.mark.docker, pytest.mark.engine]
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -36,8 +38,9 @@ def _backend(config: Config, **options: object) -> DockerBackend:
     settings: dict[str, object] = {"image": config.image, "timeout_s": config.timeout_s, "root": config.root, **options}
     try:
         return DockerBackend(**settings)  # type: ignore[arg-type]
-    except EnvironmentUnusable as exc:
-        pytest.skip(str(exc))
+    except EnvironmentUnusable as exc:  # skipped only when no engine answers; a failed pull or start fails
+        skip_only_without_docker(str(exc))
+        raise
 
 
 @pytest.fixture(scope="module")

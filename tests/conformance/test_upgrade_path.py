@@ -15,6 +15,8 @@ import pytest
 
 from chconform.cli import run
 
+from .docker_engine import skip_only_without_docker
+
 pytestmark = pytest.mark.engine
 
 OLD_CANON = """CREATE DATABASE IF NOT EXISTS app;
@@ -91,9 +93,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _skip_if_unusable(code: int, err: str) -> None:
-    """The configured backend (CHCONFORM_BACKEND) may be docker on a machine without Docker: say so, skip."""
+    """The configured backend (CHCONFORM_BACKEND) may be docker on a machine without Docker: skip only when the
+    probe confirms no engine answers; any other engine trouble fails the test."""
     if code == 2 and "no Docker engine reachable" in err:
-        pytest.skip(err.strip())
+        skip_only_without_docker(err.strip())
 
 
 def _local(path: str | None, prefix: str) -> str | None:
