@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,32 @@ def test_this_repositorys_sources_build_the_same_schema_on_both_releases() -> No
     assert matrix.ok, [(r.release, [s.errors or s.differences for s in r.result.sources]) for r in matrix.runs]
     assert matrix.divergences == () and matrix.build_divergences == ()
     assert all(snap is not None for run in matrix.runs for _, snap in run.snapshots)
+
+
+def test_an_insert_on_24_8_reads_no_request_of_the_protocol() -> None:
+    """chdb 3.3.0 reads an INSERT's data from stdin; the worker's stdin is /dev/null, its requests come elsewhere."""
+    backend = EmbeddedBackend(prestart=False, engine="24.8", timeout_s=20)
+    instance = backend.instance()
+    try:
+        outcomes = instance.execute_many(["CREATE TABLE vf (s String) ENGINE = Memory", "INSERT INTO vf VALUES ('a')",
+                                          "INSERT INTO vf VALUES (concat('b', 'c'))"], timeout=20)
+        assert outcomes == [None, None, None]
+        assert instance.query("SELECT s FROM vf ORDER BY s") == [{"s": "a"}, {"s": "bc"}]
+    finally:
+        instance.close()
+        backend.close()
+
+
+def test_without_its_own_pipes_24_8_would_read_the_requests_as_insert_data() -> None:
+    """The defence off: chdb 3.3.0 with a pipe on stdin takes the pipe's bytes as the INSERT's rows."""
+    code = ("from chdb import _chdb\n"
+            "c = _chdb.connect(':memory:')\n"
+            "c.query('CREATE TABLE vf (s String) ENGINE = Memory')\n"
+            "try:\n"
+            "    c.query(\"INSERT INTO vf VALUES ('a')\")\n"
+            "except Exception as exc:\n"
+            "    print(exc)\n")
+    env = {"PYTHONPATH": installation(RELEASES["24.8"]) or "", "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    done = subprocess.run([sys.executable, "-c", code], input=b"NEXT-REQUEST-FRAME", capture_output=True, env=env,
+                          timeout=120)
+    assert b"Cannot parse input" in done.stdout and b"NEXT-REQUEST" in done.stdout, done.stdout + done.stderr

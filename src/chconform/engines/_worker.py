@@ -160,18 +160,37 @@ def _allow(libc: Any, add_rule: int, ruleset: int, path: str, rights: int) -> No
         os.close(fd)
 
 
+_PIPES: dict[str, Any] = {}  # the protocol's own ends, off fds 0 and 1 (see _private_pipes)
+
+
+def _private_pipes() -> None:
+    """Move the protocol off fds 0 and 1 before the engine loads: fd 0 becomes /dev/null, fd 1 the stderr log.
+
+    chdb 3.3.0 (ClickHouse 24.8) reads an INSERT's data from the process's stdin: on the protocol pipe it
+    would swallow the parent's next requests (and hang); anything the engine prints must not enter a frame.
+    """
+    _PIPES["in"] = os.fdopen(os.dup(0), "rb")
+    _PIPES["out"] = os.fdopen(os.dup(1), "wb")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+
+
 def _read() -> dict[str, Any] | None:
-    head = sys.stdin.buffer.read(4)
+    pipe = _PIPES.get("in") or sys.stdin.buffer
+    head = pipe.read(4)
     if len(head) < 4:
         return None
     (size,) = struct.unpack(">I", head)
-    return json.loads(sys.stdin.buffer.read(size))  # type: ignore[no-any-return]
+    return json.loads(pipe.read(size))  # type: ignore[no-any-return]
 
 
 def _write(obj: dict[str, Any], request_id: Any = None) -> None:
     data = json.dumps({**obj, "id": request_id} if request_id is not None else obj).encode()
-    sys.stdout.buffer.write(struct.pack(">I", len(data)) + data)
-    sys.stdout.buffer.flush()
+    pipe = _PIPES.get("out") or sys.stdout.buffer
+    pipe.write(struct.pack(">I", len(data)) + data)
+    pipe.flush()
 
 
 def _limit_process(max_file_bytes: int) -> None:
@@ -281,6 +300,7 @@ class _Sessions:
 def main() -> int:
     workdir = sys.argv[1]
     os.chdir(workdir)
+    _private_pipes()
     with open(os.path.join(workdir, "etc", "worker.json"), encoding="utf-8") as fh:
         plan = json.load(fh)
     if plan.get("parent_pid"):
