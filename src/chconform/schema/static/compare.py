@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chconform.model import Difference
+from chconform.schema.compare import token_diff
 from chconform.schema.static.definition import ColumnSpec, Definition
 from chconform.schema.static.tokens import _join
 
@@ -51,7 +52,7 @@ def compare_definitions(want: Definition, got: Definition) -> list[Difference]:
         return [] if want.body == got.body else [Difference(name, "function", want.body.text, got.body.text)]
     # A PRIMARY KEY nobody wrote is the ORDER BY: its difference is the sorting_key's (as the live check says).
     echo = want.primary_key == want.sorting_key and got.primary_key == got.sorting_key
-    out = [Difference(name, aspect, a_shown, b_shown)
+    out = [Difference(name, aspect, *(token_diff(a_shown, b_shown) if aspect == "view_query" else (a_shown, b_shown)))
            for (aspect, a, a_shown), (_, b, b_shown) in zip(_table_aspects(want), _table_aspects(got))
            if a != b and not (echo and aspect == "primary_key")]
     is_view = want.kind in ("view", "materialized_view")
