@@ -145,3 +145,35 @@ def test_compose_without_a_docker_engine_is_one_line(copy: tuple[Path, Path], tm
     code, _, err = bootstrap(config, env)
     assert code == 2 and err.count("\n") == 1
     assert "no Docker engine reachable (Cannot connect to the Docker daemon)" in err
+
+
+def test_the_default_data_directory_in_a_git_repository_stays_out_of_git_status(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    for key in ("CHCONFORM_TARGET", "CHCONFORM_DATA_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    repo = tmp_path / "user-repo"
+    config = copy_sources(repo / "db")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                   check=True)
+    code, out, err = cli("bootstrap", "--config", str(config))
+    assert code == 0, out + err
+    assert (repo / "db" / "data").is_dir() and any((repo / "db" / "data").iterdir())  # the engine wrote its files
+    status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert status == ""
+
+
+def test_a_second_bootstrap_on_a_held_data_directory_is_one_line(copy: tuple[Path, Path], tmp_path: Path) -> None:
+    from chconform.evidence.runtime import hold
+
+    config, env = copy
+    with hold((tmp_path / "data").resolve(), "chconform evidence"):
+        code, out, err = bootstrap(config, env)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "in use by chconform evidence (pid" in err and "--wait SECONDS" in err
+    code, out, err = bootstrap(config, env)  # released: the next run gets it
+    assert code == 0, out + err
