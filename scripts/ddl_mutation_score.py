@@ -21,15 +21,19 @@ sys.path.insert(0, str(REPO / "src"))
 
 from tests.conformance.ddl_mutants import mutants, render, score  # noqa: E402
 
+from chconform.config import load_config  # noqa: E402
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only the mutants whose name contains this")
-    parser.add_argument("--engine", help="the ClickHouse release `check` runs (e.g. 24.8; default: the newest)")
+    parser.add_argument("--engine", help="the ClickHouse release `check` runs (e.g. 26.9; default: "
+                        "$CHCONFORM_ENGINE, else the release this repository's configuration pins)")
     args = parser.parse_args()
     found = [m for m in mutants() if not args.only or args.only in m.name]
     with tempfile.TemporaryDirectory(prefix="chconform-mutants-") as folder:
-        check, static = score(Path(folder), args.engine, found)
+        engine = args.engine or load_config(REPO / "pyproject.toml").engine
+        check, static = score(Path(folder), engine, found)
     print("\n".join(render(found, check, static)))
     for s in (check, static):
         for error in s.errors:

@@ -34,9 +34,10 @@ REQUIRED = frozenset({
     "dictionary PRIMARY KEY", "FUNCTION",
 })
 _KINDS = ("DEFAULT", "MATERIALIZED", "ALIAS", "EPHEMERAL")
-_COLUMN_WORDS = (*_KINDS, "COMMENT", "CODEC", "STATISTICS", "TTL", "HIERARCHICAL", "INJECTIVE")
+_COLUMN_WORDS = (*_KINDS, "COMMENT", "CODEC", "STATISTICS", "TTL", "SETTINGS", "HIERARCHICAL", "INJECTIVE")
 # What a property of the spare column becomes when added, per clause.
-_ADDED = {"COMMENT": "'added'", "CODEC": "(ZSTD(3))", "STATISTICS": "(uniq)", "TTL": "day + INTERVAL 7 DAY"}
+_ADDED = {"COMMENT": "'added'", "CODEC": "(ZSTD(3))", "STATISTICS": "(uniq)", "TTL": "day + INTERVAL 7 DAY",
+          "SETTINGS": "(max_compress_block_size = 65536)"}
 _TYPE_SWAPS = {"UInt64": "Int64", "UInt32": "UInt16", "Date": "DateTime", "DateTime": "DateTime64(3)",
                "String": "FixedString(16)", "Float64": "Float32", "Decimal(18, 2)": "Decimal(18, 4)",
                "Decimal(38, 2)": "Decimal(38, 4)"}
@@ -48,6 +49,7 @@ _ASPECT = {
     "column type": "column_type", "column Nullable": "column_type", "column LowCardinality": "column_type",
     **{f"column {k}": "column_default" for k in _KINDS}, "column CODEC": "column_codec",
     "column TTL": "column_ttl", "column COMMENT": "column_comment", "column STATISTICS": "column_statistics",
+    "column SETTINGS": "create_query",  # modelled by nothing: the catch-all's
     "column HIERARCHICAL": "column_options", "column INJECTIVE": "column_options", "ENGINE": "engine",
     "ENGINE args": "engine", "MV inner engine": "engine", "PARTITION BY": "partition_key", "ORDER BY": "sorting_key",
     "PRIMARY KEY": "primary_key", "dictionary PRIMARY KEY": "primary_key", "SAMPLE BY": "sampling_key",

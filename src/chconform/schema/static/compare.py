@@ -42,6 +42,7 @@ def _column_aspects(c: ColumnSpec) -> list[tuple[str, object, str]]:
         ("column_codec", c.codec, c.codec.text),
         ("column_ttl", c.ttl, c.ttl.text),
         ("column_statistics", c.statistics, c.statistics.text),
+        ("column_settings", c.settings, c.settings.text),
     ]
 
 

@@ -73,6 +73,7 @@ class ColumnSpec:
     codec: Canon = EMPTY
     ttl: Canon = EMPTY
     statistics: Canon = EMPTY
+    settings: Canon = EMPTY
 
     @property
     def default_text(self) -> str:
@@ -292,7 +293,7 @@ def _column(entry: list[Token]) -> ColumnSpec:
         i = match[i] + 1 if match[i] > i else i + 1
     type_tokens = entry[1:i]
     nullable = False
-    kind, default, comment, codec, ttl, statistics = "", EMPTY, "", EMPTY, EMPTY, EMPTY
+    kind, default, comment, codec, ttl, statistics, settings = "", EMPTY, "", EMPTY, EMPTY, EMPTY, EMPTY
     while i < len(entry):
         word = entry[i].text.upper() if entry[i].kind == "word" else ""
         if word == "NULL":
@@ -313,6 +314,8 @@ def _column(entry: list[Token]) -> ColumnSpec:
                 codec = canon(entry[i : close + 1])
             elif word == "STATISTICS":
                 statistics = canon(entry[i + 1 : close + 1])
+            else:
+                settings = canon(entry[i + 1 : close + 1])
             i = close + 1
         elif word == "TTL":
             j = i + 1
@@ -326,7 +329,7 @@ def _column(entry: list[Token]) -> ColumnSpec:
         type_text = canonical_type(canon(type_tokens).text)
         if nullable and not type_text.startswith("Nullable("):
             type_text = f"Nullable({type_text})"
-    return ColumnSpec(name, type_text, kind, default, comment, codec, ttl, statistics)
+    return ColumnSpec(name, type_text, kind, default, comment, codec, ttl, statistics, settings)
 
 
 def column_types(stmt: Statement) -> list[tuple[str, int, int]]:
