@@ -96,6 +96,10 @@ RULES: dict[str, Rule] = _rules(
     ("constraints", "Constraints differ", "Add or drop CONSTRAINT as the canon defines them."),
     ("warning", "Something the run could not judge fully", "Read the message; it names what was not compared.",
      "warning"),
+    ("ignored", "A finding ignored inline or switched off in [rules]", "The message names the rule and the reason.",
+     "note"),
+    ("note", "Applied differently from the file", "Clustered statements run on one node: ON CLUSTER dropped, "
+     "Replicated engines as their base engine.", "note"),
 )
 
 
@@ -215,6 +219,9 @@ def _source_findings(s: Any, display: Display) -> list[Finding]:
     out += [Finding("missing_table", f"{t}: required by must_define, absent", display(s.path), None, None, "error", t,
                     rule("missing_table").help) for t in s.missing_tables]
     out += [Finding("warning", str(w), display(s.path), None, None, "warning") for w in s.warnings]
+    # an inline ignore or a rule switched off in [rules], and what ran differently (one node): notes, never silent
+    out += [Finding("ignored", str(w), display(s.path), None, None, "note") for w in getattr(s, "ignored", ())]
+    out += [Finding("note", str(w), display(s.path), None, None, "note") for w in getattr(s, "notes", ())]
     return out
 
 
