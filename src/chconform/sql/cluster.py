@@ -16,13 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from chconform.errors import SourceError
 from chconform.model import Snapshot
-
-if TYPE_CHECKING:
-    from chconform.sql.source import Source, Token
+from chconform.sql.lexer import Token, tokenize
 
 __all__ = ["Rewrite", "one_node", "replication_by_target", "with_replication", "note", "cluster_names"]
 
@@ -46,7 +44,6 @@ def one_node(text: str) -> tuple[str, tuple[Rewrite, ...]]:
     """`text` rewritten for one node (same length, same lines) and what was changed."""
     if "cluster" not in text.lower() and "Replicated" not in text:
         return text, ()
-    from chconform.sql.source import tokenize  # local: source.py imports this module
 
     try:
         tokens = tokenize(text)
@@ -155,6 +152,26 @@ def _base_engines(code: list[Token], chars: list[str], text: str) -> list[Rewrit
     return out
 
 
+class _Statement(Protocol):
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class Source(Protocol):
+    """What these functions read of a chconform.sql.source.Source (which imports this module: no cycle back)."""
+
+    @property
+    def statements(self) -> tuple[_Statement, ...]: ...
+    @property
+    def rewrites(self) -> tuple[Rewrite, ...]: ...
+
+
 def replication_by_target(source: Source) -> dict[str, str]:
     """Table → the replication arguments its CREATE carried (the last CREATE of a table wins)."""
     out: dict[str, str] = {}
@@ -203,8 +220,6 @@ def note(source: Source) -> str:
 
 def cluster_names(texts: Iterable[str]) -> set[str]:
     """Cluster names the texts use (`ON CLUSTER x`, `Distributed(x, …)`), macros left unexpanded."""
-    from chconform.sql.source import tokenize
-
     out: set[str] = set()
     for text in texts:
         if "cluster" not in text.lower() and "Distributed" not in text:

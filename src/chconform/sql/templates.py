@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 
 from chconform.errors import SourceError
+from chconform.sql.lexer import tokenize
 
 __all__ = ["PLACEHOLDER", "substitute", "placeholders", "check_value"]
 
@@ -62,8 +63,6 @@ def substitute(text: str, variables: Mapping[str, str], shown_as: str = "<source
 
 def _in_comment(text: str, line: int, name: str) -> bool:
     """Whether every `${name}` on `line` stands in a comment (a commented-out template line needs no value)."""
-    from chconform.sql.source import tokenize  # local: source.py imports this module
-
     lines = text.split("\n")
     start = sum(len(x) + 1 for x in lines[: line - 1])
     end = start + len(lines[line - 1])
