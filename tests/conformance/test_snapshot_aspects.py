@@ -69,6 +69,7 @@ SAME = [
      [BASE.replace("n UInt32)", "n UInt32, constraint c check n < 10)")]),
     ("engine parentheses", [BASE], [BASE.replace("MergeTree", "MergeTree()")]),
     ("dictionary lifetime spelling", [DICT], [DICT.replace("LIFETIME(MIN 0 MAX 300)", "LIFETIME(300)")]),
+    ("dictionary source parameter order", [DICT], [DICT.replace("DB 'src' TABLE 'names'", "table 'names' db 'src'")]),
 ]
 
 

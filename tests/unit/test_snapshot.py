@@ -171,3 +171,17 @@ def test_snapshot_takes_the_text_aspects_and_the_inner_tables_indices() -> None:
     assert (d.columns[1].default_kind, d.columns[1].default_expression, d.columns[1].options) == (
         "DEFAULT", "0", "HIERARCHICAL")
     assert [(f.name, f.create_query) for f in snap.functions] == [("f", "CREATE FUNCTION f AS x -> (x + 1)")]
+
+
+@pytest.mark.parametrize(("written", "normal"), [
+    ("CLICKHOUSE(TABLE 's' DB 'z')", "CLICKHOUSE(DB 'z' TABLE 's')"),
+    ("CLICKHOUSE(DB 'z' TABLE 's')", "CLICKHOUSE(DB 'z' TABLE 's')"),
+    ("CLICKHOUSE(QUERY 'SELECT a, b FROM t' DB 'z')", "CLICKHOUSE(DB 'z' QUERY 'SELECT a, b FROM t')"),
+    ("NULL()", "NULL()"),
+    ("CLICKHOUSE(TABLE 's' DB)", "CLICKHOUSE(TABLE 's' DB)"),  # not pairs: left as it is
+])
+def test_a_dictionary_sources_parameters_are_compared_in_one_order(written: str, normal: str) -> None:
+    row = _table("d", "Dictionary", create_table_query=(
+        f"CREATE DICTIONARY z.d (`id` UInt64) PRIMARY KEY id SOURCE({written}) LIFETIME(MIN 0 MAX 1) LAYOUT(FLAT())"))
+    table = build_snapshot([], [row], [], []).table("z.d")
+    assert table is not None and table.source == normal

@@ -80,6 +80,21 @@ def _inside(clause: str) -> str:
     return clause[1:-1].strip() if _wrapped(clause) else clause
 
 
+def _sorted_parameters(source: str) -> str:
+    """`CLICKHOUSE(TABLE 's' DB 'z')` → `CLICKHOUSE(DB 'z' TABLE 's')`: a dictionary source's KEY value pairs
+    mean the same in any order (the engine prints them as written). Anything else is left as it is."""
+    name, paren, rest = source.partition("(")
+    if not paren or not rest.endswith(")") or not name.isidentifier():
+        return source
+    inner = rest[:-1]
+    cuts = [i for i, ch, depth in outside_quotes(inner) if ch == " " and depth == 0]
+    words = [inner[a + 1 : b].strip() for a, b in zip([-1, *cuts], [*cuts, len(inner)])]
+    if len(words) % 2 or not all(k.isidentifier() for k in words[::2]):
+        return source
+    pairs = sorted(zip(words[::2], words[1::2]), key=lambda kv: kv[0].upper())
+    return f"{name}({' '.join(f'{k} {v}' for k, v in pairs)})"
+
+
 def normalize_key(key: str) -> str:
     """`(a)`, `((a), b)` and `a, b` are keys ClickHouse builds the same; print them one way."""
     if not key:
@@ -192,7 +207,7 @@ def _dictionary(table: Table, text: CreateText) -> Table:
     return replace(
         table,
         primary_key=normalize_key(clause("PRIMARY KEY", "")),
-        source=_inside(clause("SOURCE", "")),
+        source=_sorted_parameters(_inside(clause("SOURCE", ""))),
         layout=_inside(clause("LAYOUT", "")),
         lifetime=_inside(clause("LIFETIME", "")),
         range=_inside(clause("RANGE", "")),
