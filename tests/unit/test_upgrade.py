@@ -285,3 +285,14 @@ def test_a_loss_line_names_its_statement_or_says_none_did_never_an_empty_pair_of
     assert "z.t: 1 → 0 rows (1 lost)  002.sql:4  [DROP TABLE z.t_old]" in text
     assert "z.u: 1 → 0 rows (1 lost)  002.sql  (no statement of it removed them" in text
     assert "[]" not in text
+
+
+def test_a_sentinel_copy_is_recognised_by_its_text_or_its_day() -> None:
+    from chconform.checks.path import marker_condition
+
+    cols = [("id", "UInt64", ""), ("name", "LowCardinality(String)", ""), ("day", "Nullable(Date)", ""),
+            ("at", "DateTime64(3)", ""), ("m", "String", "MATERIALIZED")]
+    assert marker_condition(cols, "chconform sentinel 4", "2027-01-05") == (
+        "`name` = 'chconform sentinel 4' OR toDate(`day`) = toDate('2027-01-05') "
+        "OR toDate(`at`) = toDate('2027-01-05')")
+    assert marker_condition([("id", "UInt64", ""), ("tags", "Array(String)", "")], "x", "2027-01-05") is None

@@ -46,6 +46,7 @@ __all__ = [
     "canonical_snapshot",
     "failed_statements",
     "load_step",
+    "marker_condition",
     "may_destroy",
     "moves",
     "read_at_revision",
@@ -223,6 +224,24 @@ def sentinel_values(columns: Sequence[tuple[str, str, str]], engine_full: str, n
     return out
 
 
+def marker_condition(columns: Sequence[tuple[str, str, str]], text: str, day: str) -> str | None:
+    """WHERE a row carries a sentinel's marks: its text in a String column or its day in a date column.
+
+    None if the table has no column that could carry them (then a copy of the sentinel cannot be recognised).
+    """
+    terms = []
+    for name, type_, default_kind in columns:
+        base = _base_type(type_)
+        column = "`" + name.replace("`", "\\`") + "`"
+        if default_kind in _NOT_INSERTED:
+            continue
+        if base == "String":
+            terms.append(f"{column} = {_literal(text)}")
+        elif re.fullmatch(r"Date(32)?|DateTime(64)?(\(.*\))?", base):
+            terms.append(f"toDate({column}) = toDate({_literal(day)})")
+    return " OR ".join(terms) or None
+
+
 # ---- counting rows ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -302,7 +321,7 @@ class _Walk:
         self.skipped: list[Skipped] = []
         self.alive = True
         self.sentinels = 0
-        self.markers: dict[str, str] = {}  # table UUID and name → the text its sentinel carries in String columns
+        self.markers: dict[str, tuple[str, str]] = {}  # table UUID and name → its sentinel's (text, day)
 
     def query(self, sql: str) -> list[dict[str, Any]]:
         return self.instance.query(sql, timeout=max(self.config.timeout_s, 10))
@@ -365,15 +384,14 @@ class _Walk:
             return False
         stored = {t for t, (engine, _, u) in row_counts(self.query).items()
                   if seedable(engine) is None and t != table and (u != uuid or uuid == _NO_UUID)}
-        strings: dict[str, list[str]] = {}
+        columns: dict[str, list[tuple[str, str, str]]] = {}
         for r in self.query(snapshot_query("columns")):
             fqn = f"{r['database']}.{r['table']}"
-            if fqn in stored and _base_type(str(r["type"])) == "String" and r["default_kind"] not in _NOT_INSERTED:
-                strings.setdefault(fqn, []).append("`" + str(r["name"]).replace("`", "\\`") + "`")
-        literal = _literal(marker)
-        for fqn, names in sorted(strings.items()):
-            where = " OR ".join(f"{c} = {literal}" for c in names)
-            if int(self.query(f"SELECT count() AS n FROM {_quoted(fqn)} WHERE {where}")[0]["n"]):
+            if fqn in stored:
+                columns.setdefault(fqn, []).append((str(r["name"]), str(r["type"]), str(r["default_kind"] or "")))
+        for fqn, cols in sorted(columns.items()):
+            where = marker_condition(cols, *marker)
+            if where and int(self.query(f"SELECT count() AS n FROM {_quoted(fqn)} WHERE {where}")[0]["n"]):
                 return True
         return False
 
@@ -401,7 +419,7 @@ class _Walk:
         """Insert the sentinel (defaults if the built row is refused); None if a row went in, else why not."""
         self.sentinels += 1
         values = sentinel_values(columns, engine_full, self.sentinels)
-        marked = any(_base_type(t) == "String" for c, t, _ in columns if c in dict(values))
+        marked = marker_condition([c for c in columns if c[0] in dict(values)], "", "") is not None
         tries = []
         if values:
             names = ", ".join("`" + c.replace("`", "\\`") + "`" for c, _ in values)
@@ -415,8 +433,9 @@ class _Walk:
                 why = f"insert refused: {exc}"
                 continue
             if marker:  # by UUID (it follows RENAME/EXCHANGE) and by name (a rebuilt table keeps it)
+                day = str(self.query(f"SELECT toString(today() + {self.sentinels}) AS d")[0]["d"])
                 for key in (uuid, table) if uuid != _NO_UUID else (table,):
-                    self.markers[key] = f"chconform sentinel {self.sentinels}"
+                    self.markers[key] = (f"chconform sentinel {self.sentinels}", day)
             return None
         return why
 
