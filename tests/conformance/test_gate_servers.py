@@ -28,8 +28,12 @@ class RecordingClient:
     ("CREATE TABLE format (s String) ENGINE = URL('http://127.0.0.1:1/', LineAsString)", "engine URL"),
     ("INSERT INTO format SELECT file('/etc/hostname')", "file()"),
     ("SET dialect = 'kusto'", "dialect"),
-    ("CREATE USER u IDENTIFIED BY 'x' SETTINGS dialect = 'kusto'", "settings"),
-    ("CREATE ROW POLICY p ON t USING file('/etc/hostname') = '' TO ALL", "row filter"),
+    ("CREATE USER u IDENTIFIED BY 'x' SETTINGS dialect = 'kusto'", "setting dialect"),
+    ("CREATE SETTINGS PROFILE sp SETTINGS max_threads = 2, additional_result_filter = 'x > 1' TO ALL",
+     "setting additional_result_filter"),
+    ("ALTER ROLE r SETTINGS format_schema = '/etc/hostname'", "setting format_schema"),
+    ("CREATE ROW POLICY p ON t USING file('/etc/hostname') = '' TO ALL", "USING is refused: file()"),
+    ("CREATE ROW POLICY p ON t USING a = 1 UNION ALL SELECT 1 TO ALL", "gives no tree"),
     ("SYSTEM SHUTDOWN", "SYSTEM statements"),
 ])
 def test_a_server_never_receives_what_the_gate_refuses(sql: str, reason: str) -> None:
@@ -45,6 +49,12 @@ def test_a_server_never_receives_what_the_gate_refuses(sql: str, reason: str) ->
     "SELECT k FROM e ARRAY JOIN mapKeys(m) AS k",
     "GRANT SELECT ON zakaz.* TO analyst",
     "CREATE ROLE IF NOT EXISTS analyst",
+    "CREATE USER IF NOT EXISTS reader IDENTIFIED BY 'x' DEFAULT ROLE analyst SETTINGS max_threads = 4 READONLY",
+    "CREATE SETTINGS PROFILE IF NOT EXISTS light SETTINGS max_memory_usage = 1000000 MAX 2000000 TO analyst",
+    "CREATE ROW POLICY IF NOT EXISTS tenant_a ON zakaz.t USING tenant = 'a' AS RESTRICTIVE TO analyst",
+    "CREATE QUOTA IF NOT EXISTS q FOR INTERVAL 1 hour MAX queries = 100 TO analyst",
+    "REVOKE ALL ON zakaz.* FROM analyst",
+    "DROP USER IF EXISTS reader",
     "INSERT INTO format VALUES (1)",
 ])
 def test_a_server_receives_what_the_gate_lets_through(sql: str) -> None:

@@ -33,7 +33,7 @@ from chconform.gate.parse import ExplainNode, Parsed
 from chconform.gate.settings import setting_refusal
 from chconform.sql.source import tokenize
 
-__all__ = ["RUN", "SKIP_ACCESS", "SubText", "Verdict", "decide", "subtexts", "values_rows"]
+__all__ = ["RUN", "SKIP_ACCESS", "SubText", "Verdict", "decide", "subtexts", "subtexts_of", "values_rows"]
 
 SKIP_ACCESS = "access control needs a server (users, roles and grants have no storage in the embedded engine)"
 
@@ -111,14 +111,15 @@ def decide(parsed: Parsed, subtrees: Mapping[str, Parsed] | None = None, access_
     if parsed.tree is None and parsed.explain is None:
         return _refuse(f"ClickHouse's parser gives no tree, so it does not run: {parsed.error or 'no parse'}")
     if parsed.explain is not None:
-        return _decide_explain(parsed, parsed.explain, access_control)
-    assert parsed.tree is not None
-    verdict = _decide_tree(parsed.tree, access_control)
-    if verdict is RUN and parsed.markers:
-        verdict = _markers_are_types(parsed.tree, parsed.markers)
+        verdict = _decide_explain(parsed, parsed.explain, access_control)
+    else:
+        assert parsed.tree is not None
+        verdict = _decide_tree(parsed.tree, access_control)
+        if verdict is RUN and parsed.markers:
+            verdict = _markers_are_types(parsed.tree, parsed.markers)
     if verdict is not RUN:
         return verdict
-    for sub in [*carried, *subtexts(parsed.tree)]:
+    for sub in [*carried, *subtexts_of(parsed)]:
         inner = (subtrees or {}).get(sub.text)
         if inner is None:
             return _refuse(f"{sub.what} was not parsed, so it does not run")
@@ -156,6 +157,20 @@ def _shape_error(sub: SubText, tree: dict[str, Any]) -> str:
 def values_rows(data: str) -> SubText:
     """An INSERT's VALUES rows are expressions the engine evaluates: gated as one SELECT of them."""
     return SubText(f"SELECT {data.strip().removesuffix(';')}", "values", "the VALUES rows")
+
+
+def subtexts_of(parsed: Parsed) -> list[SubText]:
+    """SQL a parse carries as text: in its tree (dictionaries), or in an access statement's row filter."""
+    if parsed.tree is not None:
+        return subtexts(parsed.tree)
+    if parsed.kind.startswith("CREATE ROW POLICY"):
+        tokens = _code_tokens(parsed.canonical)
+        using = next((i for i, t in enumerate(tokens) if t.upper == "USING"), None)
+        if using is not None:
+            end = _clause_end(tokens, using + 1, ("TO",))
+            start, stop = tokens[using + 1].start, tokens[end - 1].start + len(tokens[end - 1].text)
+            return [SubText(f"SELECT 1 WHERE {parsed.canonical[start:stop]}", "expression", "the row policy's USING")]
+    return []
 
 
 def subtexts(tree: dict[str, Any]) -> list[SubText]:
@@ -316,10 +331,7 @@ def _decide_explain(parsed: Parsed, root: ExplainNode, access_control: bool) -> 
     if kind.startswith(_ACCESS_TYPES):
         if not access_control:
             return Verdict("skip", SKIP_ACCESS)
-        if _words(parsed.canonical) & {"SETTINGS", "PROFILE", "USING", "CHECK", "?"} or _explain_nodes(root, True):
-            return _refuse(f"{kind} with settings, a profile or a row filter: ClickHouse cannot serialise it for "
-                           "the gate, so only names, privileges and passwords are allowed")
-        return RUN
+        return _access(parsed)
     if kind.startswith(_NAME_ONLY):
         # names, and literals for LIKE patterns; an INTO OUTFILE target is a literal too, so the canonical
         # text (ClickHouse's own print, escapes decoded) must not have one
@@ -330,6 +342,57 @@ def _decide_explain(parsed: Parsed, root: ExplainNode, access_control: bool) -> 
                            "serialise the tree")
         return RUN
     return _refuse(_TYPE_REASONS.get(kind) or f"{kind} is not a statement schema conformance runs")
+
+
+def _access(parsed: Parsed) -> Verdict:
+    """An access statement where there is access control, on ClickHouse's canonical text of it (no tree exists):
+    the settings it gives users, roles or profiles pass the allow-list; a row filter is gated as an expression."""
+    tokens = _code_tokens(parsed.canonical)
+    if not tokens:
+        return _refuse(f"{parsed.kind}: ClickHouse gives neither a tree nor a canonical text to judge")
+    for i, tok in enumerate(tokens):
+        if tok.upper in ("SETTINGS", "SETTING"):
+            for name, value in _setting_elements(tokens, i + 1):
+                why = setting_refusal(name, value)
+                if why:
+                    return _refuse(why)
+    return RUN
+
+
+def _setting_elements(tokens: list[Any], i: int) -> Iterator[tuple[str, str]]:
+    """(name, value) of `SETTINGS a = 1, b MIN 0 MAX 2, PROFILE p` up to the clause's end."""
+    end = _clause_end(tokens, i, ("TO", "DEFAULT", "GRANTEES", "IDENTIFIED", "HOST", "VALID", "IN"))
+    element: list[Any] = []
+    for tok in [*tokens[i:end], None]:
+        if tok is None or (tok.text == "," and tok.kind == "punct"):
+            if element and element[0].upper in ("DROP", "ADD", "MODIFY"):
+                return  # the next clause of an ALTER: its own SETTING keyword starts its own list
+            if element and element[0].upper not in ("PROFILE", "PROFILES", "ALL", "NONE"):
+                value = element[2] if len(element) > 2 and element[1].text == "=" else None
+                shown = value.text.strip("'") if value is not None and value.kind == "string" else ""
+                yield element[0].value, shown
+            element = []
+        else:
+            element.append(tok)
+
+
+def _clause_end(tokens: list[Any], i: int, stops: tuple[str, ...]) -> int:
+    depth = 0
+    for j in range(i, len(tokens)):
+        if tokens[j].text == "(":
+            depth += 1
+        elif tokens[j].text == ")":
+            depth -= 1
+        elif depth == 0 and tokens[j].upper in stops:
+            return j
+    return len(tokens)
+
+
+def _code_tokens(canonical: str) -> list[Any]:
+    try:
+        return [t for t in tokenize(canonical) if t.kind not in ("space", "comment")] if canonical else []
+    except SourceError:
+        return []
 
 
 def _words(canonical: str) -> set[str]:

@@ -29,7 +29,7 @@ from chconform.gate.decide import (
     SubText,
     Verdict,
     decide,
-    subtexts,
+    subtexts_of,
     values_rows,
 )
 from chconform.gate.parse import Engine, Parsed, parse_many
@@ -105,7 +105,7 @@ def judge_many(texts: Sequence[str], engine: Engine, access_control: bool = Fals
     for p, parsed in zip(pending, heads):
         subs = _carried(parsed, p.data)
         carried[p.index] = subs
-        for sub in [*subs, *(subtexts(parsed.tree) if parsed.tree else [])]:
+        for sub in [*subs, *subtexts_of(parsed)]:
             wanted.setdefault(sub.text, p.index)
     subtrees = dict(zip(wanted, _parse(engine, list(wanted), list(wanted.values())))) if wanted else {}
     for p, parsed in zip(pending, heads):
