@@ -134,6 +134,23 @@ STOPS: dict[str, dict[str, str]] = {
     "process": {"python_variable": "PY_OBJECT_NOT_FOUND", "read_overlay": "UNKNOWN_TABLE",
                 "attach_from_path": "PATH_ACCESS_DENIED", "hang_numbers": "TIMEOUT", "system_shutdown": "ENGINE_CRASHED"},
 }
+# Production's release, ClickHouse 24.8 (chdb 3.3.0), differs; measured. Signatures a layer stops an attack with
+# there, where they differ from the newest's:
+RELEASE_STOPS: dict[str, dict[tuple[str, str], str]] = {
+    "24.8": {("landlock", "network_remote"): "Poco::IOException"},  # the denied connect() surfaces as an I/O error
+}
+# (layer, attack) a layer alone does not stop on a release, because that release's engine gives it nothing to stop
+# it with: (what the attack then does, the layer that alone stops it there, that layer's signature).
+#   ATTACH ... FROM: 24.8's engine moves a host directory into its store (26.x refuses it: PATH_ACCESS_DENIED);
+#   python(): 24.8 has no setting that turns it off, so no constraint locks it (the variable is not in the worker).
+RELEASE_GAPS: dict[str, dict[tuple[str, str], tuple[str, str, str]]] = {
+    "24.8": {("process", "attach_from_path"): ("moved the victim directory", "landlock", "Permission denied"),
+             ("constraints", "python_variable"): ("PY_OBJECT_NOT_FOUND", "gate", "REFUSED")},
+}
+# Escapes a release's engine does not open even with every layer off: (attack, what refuses it).
+RELEASE_CLOSED: dict[str, dict[str, str]] = {
+    "24.8": {"write_disk_setting": "custom_local_disks_base_directory"},  # a local disk() needs a configured base
+}
 # With every layer off these do leave evidence: the probes can see an escape.
 ESCAPES = ["read_file_table", "read_file_scalar", "read_engine_file", "read_in_values", "read_template_setting",
            "write_insert_function", "write_outfile", "write_disk_setting", "exec_dictionary", "network_url",
@@ -300,11 +317,21 @@ LAYER_CASES = sorted((layer, name) for layer, names in STOPS.items() for name in
 
 @pytest.mark.parametrize(("layer", "name"), LAYER_CASES, ids=[f"{lay}-{n}" for lay, n in LAYER_CASES])
 def test_each_layer_alone_stops_its_attacks(layer: str, name: str, probe: Probe,
-                                            backends: dict[str, EmbeddedBackend]) -> None:
+                                            backends: dict[str, EmbeddedBackend], release: str) -> None:
+    gap = RELEASE_GAPS.get(release, {}).get((layer, name))
+    if gap is not None:  # not this layer's on this release: another layer alone stops it, this one lets it through
+        seen, cover, cover_signature = gap
+        covered = attempt(backend_for(backends, cover), name, probe)
+        assert covered.evidence == [], covered.shown()
+        assert any(cover_signature in f"{e.name}: {e.message}" for e in covered.errors), covered.shown()
+        result = attempt(backend_for(backends, layer), name, probe)
+        said = result.evidence + [f"{e.name}: {e.message}" for e in result.errors]
+        assert any(seen in text for text in said), result.shown()
+        return
     result = attempt(backend_for(backends, layer), name, probe)
     assert result.evidence == [], result.shown()
     assert result.errors, result.shown()
-    signature = STOPS[layer][name]
+    signature = RELEASE_STOPS.get(release, {}).get((layer, name), STOPS[layer][name])
     assert any(signature in f"{e.name}: {e.message}" for e in result.errors), result.shown()
     record("layer alone", f"{layer}: {name}", ATTACKS[name][0], result.outcome(probe),
            [f"{lay}: {n}" for lay, n in LAYER_CASES])
@@ -312,8 +339,12 @@ def test_each_layer_alone_stops_its_attacks(layer: str, name: str, probe: Probe,
 
 @pytest.mark.parametrize("name", ESCAPES)
 def test_without_the_layers_the_probes_see_the_escape(name: str, probe: Probe,
-                                                      backends: dict[str, EmbeddedBackend]) -> None:
+                                                      backends: dict[str, EmbeddedBackend], release: str) -> None:
     result = attempt(backend_for(backends, "none"), name, probe)
+    closed = RELEASE_CLOSED.get(release, {}).get(name)
+    if closed is not None:  # this release's engine does not open the escape at all
+        assert result.evidence == [] and any(closed in e.message for e in result.errors), result.shown()
+        return
     assert result.evidence, result.shown()
 
 
