@@ -185,3 +185,20 @@ def test_a_dictionary_sources_parameters_are_compared_in_one_order(written: str,
         f"CREATE DICTIONARY z.d (`id` UInt64) PRIMARY KEY id SOURCE({written}) LIFETIME(MIN 0 MAX 1) LAYOUT(FLAT())"))
     table = build_snapshot([], [row], [], []).table("z.d")
     assert table is not None and table.source == normal
+
+
+def test_the_functions_query_is_asked_only_where_functions_may_exist() -> None:
+    from chconform.schema.queries import snapshot_query
+    from chconform.schema.snapshot import take_snapshot
+
+    asked: list[str] = []
+
+    def query(sql: str) -> list[dict[str, str]]:
+        asked.append(sql)
+        return []
+
+    take_snapshot(query)
+    assert snapshot_query("functions") in asked and len(asked) == 5
+    asked.clear()
+    take_snapshot(query, functions=False)
+    assert snapshot_query("functions") not in asked and len(asked) == 4

@@ -257,6 +257,7 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
     skipped: list[Skipped] = []
     diffs: list[Difference] = list(role_findings(source, spec.role))
     snap1: Snapshot | None = None
+    creates_functions = any(s.kind == "create_function" for s in (*_prelude(config), *source.statements))
     instance = backend.instance()
     try:
         alive = True
@@ -271,7 +272,8 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
                     skipped.extend(skips)
             if not alive:
                 break
-            snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)), access=access)
+            snap = take_snapshot(lambda sql: instance.query(sql, timeout=max(config.timeout_s, 10)), access=access,
+                                 functions=creates_functions)
             snap = with_replication(snap, source, macros_of(config))
             if round_no == 1:
                 snap1 = snap
@@ -362,7 +364,7 @@ def _duplicates(instance: Instance, source: Source, config: Config) -> list[Diff
                 continue  # it failed in the real rounds too, and is reported there
         if len(built) < 2:
             continue
-        snap = take_snapshot(lambda sql: instance.query(sql, timeout=config.timeout_s))
+        snap = take_snapshot(lambda sql: instance.query(sql, timeout=config.timeout_s), functions=False)
         first_stmt, first_db = built[0]
         name = target.split(".", 1)[1]
         base = snap.table(f"{first_db}.{name}")
