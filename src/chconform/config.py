@@ -455,8 +455,8 @@ def _substituted(where: str, variables: dict[str, str], statements: list[str]) -
 
 
 def _settings(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """Each name must be a setting ClickHouse lists and the gate lets a source change (engines/server_defaults)."""
-    from chconform.engines.server_defaults import setting_problem
+    """Each name must be a setting ClickHouse lists and the gate lets a source change (gate/settings.py)."""
+    from chconform.gate.settings import setting_problem
 
     out = []
     for name, value in raw.items():

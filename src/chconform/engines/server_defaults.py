@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from chconform.gate.settings import SERVER_SETTINGS, setting_problem
+
 if TYPE_CHECKING:
     from chconform.config import Config
 
@@ -25,12 +27,6 @@ __all__ = ["ServerProfile", "SERVER_DEFAULTS", "DEFAULT_MACROS", "SERVER_SETTING
 # A default server's merge pool (ClickHouse's own defaults). Only the pool that DDL validation reads:
 # every other pool's threads start eagerly and a DDL never consults their size.
 SERVER_DEFAULTS: dict[str, str] = {"background_pool_size": "16", "background_merges_mutations_concurrency_ratio": "2"}
-# Server settings a `[settings]` table may set: pool sizes and the drop guards, numbers only.
-SERVER_SETTINGS = frozenset({
-    "background_pool_size", "background_merges_mutations_concurrency_ratio", "background_move_pool_size",
-    "background_fetches_pool_size", "background_common_pool_size", "max_table_size_to_drop",
-    "max_partition_size_to_drop",
-})
 LOCAL_PORT = 1  # tcpmux: reserved, privileged, unused; the engine itself never listens
 DEFAULT_MACROS: dict[str, str] = {"cluster": "default", "shard": "01", "replica": "replica_1"}
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -46,20 +42,6 @@ class ServerProfile:
     merge_tree: tuple[tuple[str, str], ...] = ()
     profile: tuple[tuple[str, str], ...] = ()  # session settings of the default profile
     notes: tuple[str, ...] = field(default=(), compare=False)
-
-
-def setting_problem(name: str, value: object) -> str:
-    """Why `[settings] name = value` cannot be applied ("" when it can)."""
-    from chconform.gate._setting_names import MERGE_TREE, SESSION
-    from chconform.gate.settings import setting_refusal
-
-    if name in SERVER_SETTINGS:
-        return "" if re.fullmatch(r"\d+(\.\d+)?", str(value)) else f"{name} must be a number, not {value!r}"
-    if name not in SESSION and name not in MERGE_TREE:
-        return (f"{name} is not a setting ClickHouse lists (profile or merge_tree), nor a server setting "
-                f"chconform applies ({', '.join(sorted(SERVER_SETTINGS))})")
-    refusal = setting_refusal(name, value)
-    return f"{refusal}; the gate refuses it in a source, so a server profile may not set it either" if refusal else ""
 
 
 def macros_of(config: Config | None) -> dict[str, str]:

@@ -14,12 +14,14 @@ A name ClickHouse does not list is refused too: a new release's setting is judge
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chconform.gate._setting_names import MERGE_TREE, SESSION
 from chconform.gate.catalog import DATABASE_ENGINES, TABLE_ENGINES, reach
 
-__all__ = ["ENGINE_SETTINGS", "HARMLESS_TEXT", "REFUSED", "TEXT_TYPES", "setting_refusal"]
+__all__ = ["ENGINE_SETTINGS", "HARMLESS_TEXT", "REFUSED", "SERVER_SETTINGS", "TEXT_TYPES", "setting_problem",
+           "setting_refusal"]
 
 _DIALECT = "lets the engine read SQL in another dialect, text the gate never parsed"
 _HIDDEN = "changes what queries read or return without it showing in the statement"
@@ -82,6 +84,8 @@ HARMLESS_TEXT = frozenset({
     "string_serialization_version", "exclude_materialize_skip_indexes_on_merge", "auto_statistics_types",
     "cache_populated_by_fetch_filename_regexp", "marks_compression_codec", "primary_key_compression_codec",
     "columns_to_prewarm_mark_cache", "default_compression_codec",
+    # TimeSeries: which tags get columns of their own
+    "tags_to_columns",
 })
 # Settings of other engines that keep their data inside (SETTINGS of CREATE TABLE … ENGINE = X).
 ENGINE_SETTINGS: dict[str, str] = {
@@ -89,7 +93,14 @@ ENGINE_SETTINGS: dict[str, str] = {
     "max_rows_to_keep": "UInt64", "compress": "Bool", "persistent": "Bool", "optimize_for_bulk_insert": "Bool",
     "bulk_insert_block_size": "UInt64", "store_min_time_and_max_time": "Bool",
     "aggregate_min_time_and_max_time": "Bool",
-    "filter_by_min_time_and_max_time": "Bool", "use_all_tags_column_to_generate_id": "Bool",
+    "filter_by_min_time_and_max_time": "Bool", "use_all_tags_column_to_generate_id": "Bool", "tags_to_columns": "Map",
+    # Distributed (its cluster is one of the engine's own config)
+    "fsync_after_insert": "Bool", "fsync_directories": "Bool", "skip_unavailable_shards": "Bool",
+    "bytes_to_throw_insert": "UInt64", "bytes_to_delay_insert": "UInt64", "max_delay_to_insert": "UInt64",
+    "background_insert_batch": "Bool", "background_insert_split_batch_on_failure": "Bool",
+    "background_insert_sleep_time_ms": "Milliseconds", "background_insert_max_sleep_time_ms": "Milliseconds",
+    "flush_on_detach": "Bool", "monitor_batch_inserts": "Bool", "monitor_split_batch_on_failure": "Bool",
+    "monitor_sleep_time_ms": "Milliseconds", "monitor_max_sleep_time_ms": "Milliseconds",
 }
 _ENGINE_VALUED = {"default_table_engine": TABLE_ENGINES, "default_temporary_table_engine": TABLE_ENGINES,
                   "default_database_engine": DATABASE_ENGINES}
@@ -123,3 +134,24 @@ def setting_refusal(name: str, value: Any = None) -> str:
 def _text(value: Any) -> str:
     """A setting's value as the parse shows it ({"field_type": …, "value": …}), as text."""
     return str(value.get("value", "")) if isinstance(value, dict) else str(value or "")
+
+
+# Server settings a configuration's `[settings]` table may set (engines/server_defaults applies them): pool sizes
+# and the drop guards, numbers only.
+SERVER_SETTINGS = frozenset({
+    "background_pool_size", "background_merges_mutations_concurrency_ratio", "background_move_pool_size",
+    "background_fetches_pool_size", "background_common_pool_size", "max_table_size_to_drop",
+    "max_partition_size_to_drop",
+})
+
+
+def setting_problem(name: str, value: object) -> str:
+    """Why `[settings] name = value` cannot be applied ("" when it can): a server profile may set only what a
+    source may set (and the server settings above)."""
+    if name in SERVER_SETTINGS:
+        return "" if re.fullmatch(r"\d+(\.\d+)?", str(value)) else f"{name} must be a number, not {value!r}"
+    if name not in SESSION and name not in MERGE_TREE:
+        return (f"{name} is not a setting ClickHouse lists (profile or merge_tree), nor a server setting "
+                f"chconform applies ({', '.join(sorted(SERVER_SETTINGS))})")
+    refusal = setting_refusal(name, value)
+    return f"{refusal}; the gate refuses it in a source, so a server profile may not set it either" if refusal else ""
