@@ -123,17 +123,32 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-def test_data_flows_one_way_through_the_layers() -> None:
+# Known upward imports, each with why it is there and what would remove it. A new one fails the test below.
+ALLOWED_UPWARD = {
+    # [rules] names are checked when the configuration loads, against the registries that own the ids (rule
+    # functions, report rules, snapshot aspects); imported inside config._rules only. To remove: one base-layer
+    # catalogue of finding ids that those three modules build their tables from.
+    "chconform.config -> chconform.checks.rules": "[rules] ids and severities",
+    "chconform.config -> chconform.reports.findings": "[rules] ids of reported findings",
+    "chconform.config -> chconform.schema.compare": "[rules] ids that are snapshot aspects",
+}
+
+
+def upward_imports(g: dict[str, set[str]]) -> list[str]:
     """A leaf (a module importing nothing of the package but the base) may serve any layer: nothing flows back."""
-    g = graph()
     leaves = {m for m, deps in g.items() if deps <= BASE}
-    upward = sorted(f"{m} -> {d}" for m, deps in g.items() for d in deps
-                    if layer_of(d) > layer_of(m) and d not in leaves)
-    assert upward == []
+    return sorted(f"{m} -> {d}" for m, deps in g.items() for d in deps if layer_of(d) > layer_of(m) and d not in leaves)
+
+
+def test_data_flows_one_way_through_the_layers() -> None:
+    assert [edge for edge in upward_imports(graph()) if edge not in ALLOWED_UPWARD] == []
 
 
 def test_the_layer_check_catches_an_upward_import() -> None:
     assert layer_of("chconform.schema.snapshot") < layer_of("chconform.checks.run")
+    fake = {"chconform.schema.snapshot": {"chconform.checks.run"}, "chconform.checks.run": {"chconform.sql.source"},
+            "chconform.sql.source": {"chconform.errors"}, "chconform.errors": set()}
+    assert upward_imports(fake) == ["chconform.schema.snapshot -> chconform.checks.run"]
     with pytest.raises(AssertionError, match="in no layer"):
         layer_of("chconform.newthing.x")
 
