@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chconform.checks.path import (
@@ -223,6 +225,18 @@ def test_blame_of_a_rebuild_with_its_own_column_list_is_the_create_of_the_copy()
     stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))),
               (step, _snap(_table(id="String", c="Int32")))]
     assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql").line == 1
+
+
+def test_an_alter_is_blamed_only_for_the_aspect_it_changes() -> None:
+    step = _source("CREATE TABLE app.t (id String) ENGINE = MergeTree ORDER BY id SETTINGS index_granularity = 64;\n"
+                   "ALTER TABLE app.t MODIFY TTL now() + INTERVAL 1 DAY;\nALTER TABLE app.t ADD COLUMN x String;",
+                   "001.sql")
+    t = replace(_table(id="String", x="String"), settings="index_granularity = 64", ttl="now() + toIntervalDay(1)")
+    stages = [(None, _snap()), (step, _snap(t))]
+    settings = Difference("app.t", "settings", "index_granularity = 8192", "index_granularity = 64")
+    ttl = Difference("app.t", "ttl", "", "now() + toIntervalDay(1)")
+    extra = Difference("app.t", "column_extra", "absent", "x String", "x")
+    assert [blame(d, CANON, stages, NOTHING_FAILED, "001.sql").line for d in (settings, ttl, extra)] == [1, 2, 3]
 
 
 def test_a_statement_that_failed_is_never_blamed() -> None:

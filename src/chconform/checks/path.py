@@ -534,8 +534,27 @@ def _databases(source: Source) -> list[str]:
     return out
 
 
-def _mentions(stmt: Statement, column: str) -> bool:
-    return any(t.kind in ("word", "ident") and t.value == column for t in _code(stmt))
+# ALTER commands that change a table-level aspect (an ALTER of a column changes that column's aspects).
+_ALTER_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "sorting_key": (("ORDER", "BY"),),
+    "primary_key": (("ORDER", "BY"), ("PRIMARY", "KEY")),
+    "sampling_key": (("SAMPLE", "BY"),),
+    "ttl": (("TTL",),),
+    "settings": (("SETTING",),),
+    "table_comment": (("MODIFY", "COMMENT"),),
+    "view_query": (("MODIFY", "QUERY"),),
+    "indices": (("INDEX",),),
+    "column_order": (("COLUMN",),),
+}
+
+
+def _alters(stmt: Statement, d: Difference) -> bool:
+    """Whether an ALTER changes the aspect of `d`: it names the column, or holds the command of the aspect."""
+    code = _code(stmt)
+    if d.column is not None:
+        return any(t.kind in ("word", "ident") and t.value == d.column for t in code)
+    words = [t.upper for t in code]
+    return any(words[i:i + len(seq)] == list(seq) for seq in _ALTER_WORDS.get(d.aspect, ()) for i in range(len(words)))
 
 
 def _no_ops(source: Source, existing: set[str], failed: Callable[[str, Statement], bool]) -> set[int]:
@@ -585,7 +604,7 @@ def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], b
         if stmt.target != name:
             continue
         if stmt.kind == "alter":
-            if d.column is None or _mentions(stmt, d.column):
+            if _alters(stmt, d):
                 return stmt
         elif stmt.kind.startswith("create_"):
             copied = _copied_from(stmt, database)
