@@ -219,6 +219,19 @@ def test_blame_within_a_step_follows_exchange_and_create_as_back_to_the_alter_of
     assert (got.source, got.line) == ("003.sql", 2)
 
 
+@pytest.mark.parametrize(
+    "create",
+    ["CREATE TABLE app.t_new AS app.t", "CREATE TABLE IF NOT EXISTS app.t_new ON CLUSTER c AS app.t",
+     "CREATE TABLE app.t_new AS t"],
+)
+def test_blame_follows_create_as_of_any_spelling_to_the_alter_of_the_original(create: str) -> None:
+    step = _source(f"USE app;\nALTER TABLE app.t MODIFY COLUMN c Int32;\n{create};\n"
+                   "EXCHANGE TABLES app.t AND app.t_new;", "003.sql")
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))),
+              (step, _snap(_table(id="String", c="Int32")))]
+    assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql").line == 2
+
+
 def test_blame_of_a_rebuild_with_its_own_column_list_is_the_create_of_the_copy() -> None:
     step = _source("CREATE TABLE app.t_new (id String, c Int32) ENGINE = MergeTree ORDER BY id;\n"
                    "RENAME TABLE app.t TO app.t_old, app.t_new TO app.t;\nDROP TABLE app.t_old;", "003.sql")

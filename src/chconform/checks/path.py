@@ -511,7 +511,9 @@ def _copied_from(stmt: Statement, database: str) -> str | None:
     """`y` of `CREATE TABLE x AS y …` (a copy of y's structure); None for `AS SELECT` and column lists."""
     if stmt.kind != "create_table" or stmt.target_span is None:
         return None
-    rest = [t for t in _code(replace(stmt, text=stmt.text[stmt.target_span[1]:]))]
+    rest = _code(replace(stmt, text=stmt.text[stmt.target_span[1]:]))
+    if [t.upper for t in rest[:2]] == ["ON", "CLUSTER"]:
+        rest = rest[3:]
     if len(rest) < 2 or rest[0].upper != "AS" or rest[1].upper in ("SELECT", "WITH") or rest[1].text == "(":
         return None
     if rest[1].kind == "word" and len(rest) > 2 and rest[2].text == "(":
