@@ -63,6 +63,10 @@ ATTACKS: dict[str, tuple[str, list[str]]] = {
     "unserialisable_outfile": ("SHOW CREATE (no JSON tree) INTO OUTFILE writes a host file", [
         "CREATE TABLE shown (a UInt8) ENGINE = Memory COMMENT '{secret}'",
         "SHOW CREATE TABLE shown INTO OUTFILE '{out}/shown.sql' FORMAT TSVRaw"]),
+    "insert_alias_values": ("a SELECT from input() aliased VALUES: the rest taken for inline data", [
+        "CREATE TABLE av (s String) ENGINE = Memory",
+        "INSERT INTO av SELECT * FROM input('s String') AS VALUES UNION ALL SELECT file('{secret}') FORMAT CSV\nx\n",
+        "SELECT * FROM av"]),
     "values_expression": ("file() evaluated in INSERT … VALUES rows", [
         "CREATE TABLE vf (s String) ENGINE = Memory",
         "INSERT INTO vf VALUES ('a'), (`\\x66ile`('{secret}'))",

@@ -109,8 +109,20 @@ def judge_many(texts: Sequence[str], engine: Engine, access_control: bool = Fals
             wanted.setdefault(sub.text, p.index)
     subtrees = dict(zip(wanted, _parse(engine, list(wanted), list(wanted.values())))) if wanted else {}
     for p, parsed in zip(pending, heads):
-        verdicts[p.index] = decide(parsed, subtrees, access_control, carried[p.index])
+        if p.data is not None and parsed.tree is not None and not _format_agrees(parsed.tree, p.head):
+            verdicts[p.index] = Verdict("refuse", "ClickHouse does not read this INSERT's inline data where it seems to "
+                                                  "start (its parse names no such format); write the data format plainly")
+        else:
+            verdicts[p.index] = decide(parsed, subtrees, access_control, carried[p.index])
     return [v if v is not None else RUN for v in verdicts]
+
+
+def _format_agrees(tree: dict[str, Any], head: str) -> bool:
+    """The head ends where ClickHouse starts reading data: its parse names the format the head ends with."""
+    words = list(_words(head))
+    last = words[-1] if words else None
+    expected = "values" if last is None or last[0] == "VALUES" else head[last[1]:last[2]].lower()
+    return tree.get("type") == "InsertQuery" and str(tree.get("format", "")).lower() == expected
 
 
 def _parse(engine: Engine, texts: list[str], origins: list[int]) -> list[Parsed]:
