@@ -165,12 +165,15 @@ def test_the_same_ddl_builds_the_same_schema_on_24_8_and_26_9() -> None:
 
 
 def test_without_normalisation_the_releases_differ_in_form_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """26.x quotes an engine named like a keyword (`Null`): the normalisation above is what makes it equal."""
+    """26.x quotes an engine named like a keyword (`Null`) and prints the width Gorilla takes from a Float64
+    (`Gorilla(8)`; 24.8: `Gorilla`): the normalisation above is what makes them equal."""
     monkeypatch.setattr(snapshot_module, "_engine_name", lambda engine: engine)
+    monkeypatch.setattr(snapshot_module, "_codec", lambda codec, column_type: codec)
     _, old = _build("24.8", DATA / "corpus.sql")
     _, new = _build("26.9", DATA / "corpus.sql")
-    assert [(d.object, d.aspect, d.canonical, d.actual) for d in compare(old, new)] == [  # type: ignore[arg-type]
-        ("shop.sink", "engine", "Null", "`Null`")]
+    found = [(d.object, d.column, d.aspect, d.canonical, d.actual) for d in compare(old, new)]  # type: ignore[arg-type]
+    assert sorted(found) == [("shop.codecs", "temp", "column_codec", "CODEC(Gorilla)", "CODEC(Gorilla(8))"),
+                             ("shop.sink", None, "engine", "Null", "`Null`")]
 
 
 def test_a_text_that_means_something_else_on_another_release_differs() -> None:

@@ -134,7 +134,7 @@ def build_snapshot(
                 default_kind=r["default_kind"],
                 default_expression=r["default_expression"],
                 comment=r["comment"],
-                codec=r["compression_codec"],
+                codec=_codec(r["compression_codec"], r["type"]),
             )
         )
     idx: dict[tuple[str, str], list[Index]] = defaultdict(list)
@@ -179,6 +179,18 @@ def build_snapshot(
         tables=tuple(result),
         functions=tuple(Function(r["name"], r["create_query"]) for r in sorted(functions, key=lambda f: f["name"])),
     )
+
+
+_GORILLA_WIDTH = {"Float32": "4", "Float64": "8"}
+
+
+def _codec(codec: str, column_type: str) -> str:
+    """`Gorilla(8)` on a Float64 as 26.x prints it, `Gorilla` as 24.8 does: the width the type implies is dropped."""
+    base = column_type
+    for wrapper in ("LowCardinality(", "Nullable(", "Nullable("):
+        base = base[len(wrapper):-1] if base.startswith(wrapper) and base.endswith(")") else base
+    width = _GORILLA_WIDTH.get(base)
+    return codec.replace(f"Gorilla({width})", "Gorilla") if width else codec
 
 
 def _engine_name(engine: str) -> str:

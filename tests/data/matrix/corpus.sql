@@ -149,3 +149,58 @@ ALTER TABLE shop.orders MODIFY COLUMN note Nullable(String) COMMENT 'free text' 
 ALTER TABLE shop.stock ADD INDEX IF NOT EXISTS idx_qty qty TYPE set(100) GRANULARITY 2;
 ALTER TABLE shop.stock MODIFY COMMENT 'stock per warehouse';
 ALTER TABLE shop.nested_things ADD PROJECTION IF NOT EXISTS by_flag (SELECT flag, count() GROUP BY flag);
+
+CREATE TABLE IF NOT EXISTS shop.codecs
+(
+    id UInt64 CODEC(T64, LZ4),
+    temp Float64 CODEC(Gorilla),
+    at DateTime CODEC(DoubleDelta, LZ4HC(9)),
+    raw String CODEC(NONE),
+    level Int32 CODEC(Delta(4), ZSTD(1)),
+    ratio Float32 CODEC(FPC),
+    small UInt8 DEFAULT 7 CODEC(ZSTD)
+)
+ENGINE = MergeTree ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE IF NOT EXISTS shop.events_by_day
+(
+    day Date,
+    kind LowCardinality(String),
+    n UInt64,
+    INDEX idx_kind kind TYPE set(0) GRANULARITY 1,
+    INDEX idx_words kind TYPE ngrambf_v1(3, 256, 2, 0) GRANULARITY 1
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toMonday(day)
+ORDER BY (day, kind)
+TTL day + INTERVAL 1 MONTH TO VOLUME 'default', day + INTERVAL 1 YEAR;
+
+CREATE VIEW IF NOT EXISTS shop.order_report AS
+WITH recent AS (SELECT order_id, customer, total, placed_at FROM shop.orders WHERE placed_at > now() - INTERVAL 7 DAY)
+SELECT r.customer AS customer,
+       count() AS orders,
+       sum(r.total) AS spent,
+       any(s.qty) AS some_stock,
+       row_number() OVER (PARTITION BY r.customer ORDER BY max(r.placed_at) DESC) AS rank_in_customer
+FROM recent AS r
+LEFT JOIN shop.stock AS s ON s.sku = r.customer
+GROUP BY r.customer
+UNION ALL
+SELECT 'total', count(), sum(total), 0, 0 FROM shop.orders;
+
+CREATE VIEW IF NOT EXISTS shop.order_lines AS
+SELECT order_id, line.1 AS sku, line.2 AS qty, if(qty > 10, 'bulk', 'single') AS size,
+       multiIf(qty = 0, 'none', qty < 5, 'few', 'many') AS bucket,
+       CASE WHEN qty > 100 THEN 1 ELSE 0 END AS huge,
+       tags['channel'] AS channel, arrayFilter(x -> x.2 > 1, lines) AS multi
+FROM shop.orders
+ARRAY JOIN lines AS line
+WHERE order_id IN (SELECT order_id FROM shop.orders WHERE status != 'new')
+ORDER BY order_id
+LIMIT 100 BY sku;
+
+CREATE TABLE IF NOT EXISTS shop.keyed_nullable (k Nullable(UInt32), v String)
+ENGINE = MergeTree ORDER BY k SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS shop.copy_of_orders AS shop.orders;
