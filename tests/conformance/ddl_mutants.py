@@ -3,10 +3,11 @@
 tests/data/mutations/schema.sql holds a canonical schema written one clause per line, covering every
 clause of CREATE TABLE, VIEW, MATERIALIZED VIEW, DICTIONARY (and a SQL function). `mutants()` reads it
 line by line and applies, to each line, the mutation operators of its clause class (change, drop, add),
-one mutation per mutant. `score()` builds two sources: the canon, with one copy of the schema per mutant
-(each in its own database `mut_NNN`), and the mutants, the same copies with copy N carrying mutant N.
-`chconform check` (live engine) and `validate` (static) compare them table by table; a mutant is caught
-when a finding names an object of its database.
+one mutation per mutant. `score()` builds two sources: the canon, with one copy per mutant of the part of
+the schema the mutated object needs (itself and what it reads), each in its own database `mut_NNN`, and
+the mutants, the same copies with copy N carrying mutant N. `chconform check` (live engine) and `validate`
+(static) compare them table by table; a mutant is caught when a finding names an object of its database,
+and the live check must name it under the mutated clause's own aspect.
 """
 
 from __future__ import annotations
