@@ -70,7 +70,7 @@ class EngineError(ChconformError):
     message: str
 
     @classmethod
-    def from_text(cls, text: str) -> "EngineError":
+    def from_text(cls, text: str) -> EngineError:
         return cls(*parse_engine_message(text))
 
     def __str__(self) -> str:

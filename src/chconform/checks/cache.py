@@ -97,7 +97,7 @@ def decode(kind: Any, data: Any) -> Any:
         if not isinstance(data, dict):
             raise CacheMiss(f"expected an object for {kind}")
         return {decode(key_kind, k): decode(value_kind, v) for k, v in data.items()}
-    if is_dataclass(kind):
+    if isinstance(kind, type) and is_dataclass(kind):
         if not isinstance(data, dict):
             raise CacheMiss(f"expected an object for {kind.__name__}")
         hints, wanted = _shape(kind)

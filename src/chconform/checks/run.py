@@ -7,17 +7,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from chconform.engines.base import Backend, Instance
-from chconform.schema.compare import compare, compare_tables
-from chconform.config import Config, SourceSpec
-from chconform.errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
-from chconform.model import Difference, Snapshot
-from chconform.gate.policy import Verdict, gate
-from chconform.checks.rules import apply_rules, role_findings
-from chconform.sql.cluster import note, with_replication
-from chconform.engines.server_defaults import macros_of
-from chconform.schema.snapshot import take_snapshot
 from chconform.checks.cache import ResultCache, code_digest
+from chconform.checks.rules import apply_rules, role_findings
+from chconform.config import Config, SourceSpec
+from chconform.engines.base import Backend, Instance
+from chconform.engines.server_defaults import macros_of
+from chconform.errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
+from chconform.gate.policy import Verdict, gate
+from chconform.model import Difference, Snapshot
+from chconform.schema.compare import compare, compare_tables
+from chconform.schema.snapshot import take_snapshot
+from chconform.sql.cluster import note, with_replication
 from chconform.sql.locate import column_line
 from chconform.sql.source import Source, Statement, read_source
 
@@ -438,7 +438,7 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
         results, every = finals
         return _run_result(config, backend, [r for r in results if only is None or r.path != config.canonical
                                              or config.canonical in only], every, "cached", f"{len(specs)} of {len(specs)}")
-    todo = [s for s in specs if cache is None or keys[s.path] is None or not cache.has(keys[s.path])]
+    todo = [s for s in specs if cache is None or (key := keys[s.path]) is None or not cache.has(key)]
     reserve = getattr(backend, "reserve", None)
     if callable(reserve) and todo:  # start the engines for every job now, not one by one on first use
         reserve(max(1, min(jobs, len(todo))), spares=0 if len(todo) <= jobs else None)
@@ -454,8 +454,8 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
                 cache.put(final, result)
     ordered = results if only is None or config.canonical in only else results[1:]
     hits = [c for _, c in done if c is not None]
-    every = hits[0] if hits and len(hits) == len(done) else None  # no engine started: its facts come from the cache
-    return _run_result(config, backend, ordered, every, "cached", f"{len(hits)} of {len(done)}" if cache else "")
+    facts = hits[0] if hits and len(hits) == len(done) else None  # no engine started: its facts come from the cache
+    return _run_result(config, backend, ordered, facts, "cached", f"{len(hits)} of {len(done)}" if cache else "")
 
 
 def _final_key(cache: ResultCache, keys: dict[str, str | None], path: str, canon: str) -> str | None:
@@ -470,7 +470,8 @@ def _final_results(cache: ResultCache | None, keys: dict[str, str | None], specs
     if cache is None:
         return None
     canon = specs[0].path
-    engine = cache.get(keys[canon], CachedSource) if keys.get(canon) else None
+    key = keys.get(canon)
+    engine = cache.get(key, CachedSource) if key else None
     if engine is None:
         return None
     results = []

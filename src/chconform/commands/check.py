@@ -19,8 +19,6 @@ from chconform.commands._common import (
     render_outcome,
     wants_color,
 )
-
-
 from chconform.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -15,13 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from chconform.schema.access import take_access
-from chconform.engines.server import ServerAddress, connect, parse_url
+from chconform.checks.run import RunResult, SourceResult
 from chconform.commands._common import CI_FORMATS, EXIT_FOUND, EXIT_OK, command, emit, render_outcome
-from chconform.schema.compare import compare
+from chconform.engines.server import ServerAddress, connect, parse_url
 from chconform.errors import ChconformError, ConfigError, EngineError
 from chconform.model import Difference, Snapshot
-from chconform.checks.run import RunResult, SourceResult
+from chconform.schema.access import take_access
+from chconform.schema.compare import compare
 from chconform.schema.snapshot import take_snapshot
 
 __all__ = ["cmd_diff", "drift", "restrict", "password_from_env", "server_snapshot"]
@@ -82,10 +82,10 @@ def server_snapshot(instance: Any) -> tuple[Snapshot, list[str]]:
 
 
 def _canonical(config: Any, backend_name: str) -> Snapshot:
+    from chconform.checks.run import check_source
     from chconform.engines import get_backend
     from chconform.engines.server_defaults import profile_for
     from chconform.reports.render import render_source
-    from chconform.checks.run import check_source
 
     backend = get_backend(backend_name, image=config.image, timeout_s=config.timeout_s, root=config.root,
                           server=profile_for(config), engine=config.engine)

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from chconform.checks.path import PathResult
 from chconform.commands._common import CI_FORMATS, EXIT_FOUND, EXIT_OK, command, display_for, emit, render_outcome
 from chconform.errors import ConfigError
 from chconform.reports.render import difference_line
-from chconform.checks.path import PathResult
 
 __all__ = ["cmd_path", "render_paths_text", "paths_json"]
 
@@ -111,10 +111,10 @@ def paths_json(results: list[PathResult], backend: str, version: str, canonical:
 @command("path", "apply an upgrade path on one instance with sentinel rows; report schema drift and lost rows",
          _arguments)
 def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from chconform.checks.path import canonical_snapshot, load_step, read_at_revision, run_path
+    from chconform.config import load_config
     from chconform.engines import get_backend
     from chconform.engines.server_defaults import profile_for
-    from chconform.config import load_config
-    from chconform.checks.path import canonical_snapshot, load_step, read_at_revision, run_path
 
     config = load_config(args.config)
     specs = [p for p in config.paths if args.name is None or p.name == args.name]

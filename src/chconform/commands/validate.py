@@ -42,8 +42,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 @command("validate", "static validator: every definition agrees with the canon, without an engine", _arguments)
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from chconform.config import load_config
     from chconform.checks.static import validate
+    from chconform.config import load_config
 
     config = load_config(args.config)
     if args.prove:
@@ -205,8 +205,8 @@ def pick_mutation(config: Any) -> tuple[str, str, str, int, int, int, str, str] 
 
     Only a non-canonical source: the finding must then name that file alone (a change to the
     canon's only copy of a table would have nothing to differ from)."""
-    from chconform.sql.source import read_source
     from chconform.schema.static import canonical_type, column_types
+    from chconform.sql.source import read_source
 
     for spec in (s for s in config.sources if s.path != config.canonical):
         source = read_source(spec.file, spec.path)

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from chconform.config import DEFAULT_IMAGE
-from chconform.errors import ChconformError, ConfigError, EngineError, EnvironmentUnusable
 from chconform.engines.base import Instance
 from chconform.engines.server import HttpInstance, ServerAddress, connect
+from chconform.errors import ChconformError, ConfigError, EngineError, EnvironmentUnusable
 
 __all__ = [
     "ContainerPlan",

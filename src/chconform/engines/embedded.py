@@ -44,25 +44,26 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
+from chconform.engines.base import rows_from_json_each_row
+from chconform.engines.releases import NEWEST, Release, default_release, get_release, installation, known_settings
+from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
 from chconform.gate.parse import EngineReply
 from chconform.gate.policy import GateStopped, judge_many
-from chconform.engines.base import rows_from_json_each_row
-from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
-from chconform.engines.releases import NEWEST, Release, default_release, get_release, installation, known_settings
 
 __all__ = ["judge_for_servers", "EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _STARTUP_TIMEOUT = 120.0
-_LIVE: set["Worker"] = set()
+_LIVE: set[Worker] = set()
 _INTERRUPTED = threading.Event()
 SESSIONS_PER_WORKER = 20  # sessions per worker: each leaks ~5 threads and ~5 file descriptors in chDB
 # What a fresh session holds: a reused worker's session must show the same. (SQL functions live in the
@@ -364,7 +365,7 @@ class _ParseStopped(Exception):
 class _WorkerEngine:
     """chconform.gate.parse.Engine over a worker: one parse_many request per call, in its verdict session."""
 
-    def __init__(self, worker: "Worker", deadline: float | None, what: str) -> None:
+    def __init__(self, worker: Worker, deadline: float | None, what: str) -> None:
         self.worker, self.deadline, self.what = worker, deadline, what
 
     def call(self, function: str, texts: Sequence[str]) -> list[EngineReply]:
@@ -394,7 +395,7 @@ class Worker:
     def __init__(self, scratch_root: str | None = None, data_dir: str | None = None,
                  hardening: Hardening | None = None, timeout_s: float = 60.0,
                  release: Release | None = None, release_path: str | None = None,
-                 parse_service: "_ParseService | None" = None, server: ServerProfile | None = None) -> None:
+                 parse_service: _ParseService | None = None, server: ServerProfile | None = None) -> None:
         """`data_dir`: a persistent chDB data directory (bootstrap); default: a fresh one inside workdir.
 
         `release`: the ClickHouse release to run (default: the environment's own chdb), from `release_path`
@@ -533,7 +534,7 @@ class Worker:
         return [known[sql] for sql in sqls]
 
     @contextmanager
-    def _parsing(self) -> Iterator["Worker"]:
+    def _parsing(self) -> Iterator[Worker]:
         """The worker that parses for this one's gate: itself, or the newest release's shared parse worker."""
         if self.parse_service is None:
             yield self
@@ -836,8 +837,8 @@ class EmbeddedBackend:
                  scratch_root: str | None = None, sessions_per_worker: int = SESSIONS_PER_WORKER, spares: int = 1,
                  engine: str | Release | None = None, server: ServerProfile | None = None, **_: Any) -> None:
         """`engine`: the ClickHouse release ("24.8"), installed into the engine cache on first use; default:
-        $CHCONFORM_ENGINE (a CI shard's), else the newest, the environment's own. Workers of a release older than the newest parse for the gate
-        with one shared worker of the newest."""
+        $CHCONFORM_ENGINE (a CI shard's), else the newest, the environment's own. Workers of a release older than
+        the newest parse for the gate with one shared worker of the newest."""
         self.release = get_release(engine) if isinstance(engine, str) else engine or default_release()
         self.release_path = installation(self.release)  # may install; one clear line if it cannot
         self.prestart = prestart

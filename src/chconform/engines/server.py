@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from chconform.errors import ChconformError, ConfigError, EngineError, EngineTimeout, EnvironmentUnusable
 from chconform.engines.base import rows_from_json_each_row
+from chconform.errors import ChconformError, ConfigError, EngineError, EngineTimeout, EnvironmentUnusable
 
 __all__ = ["ServerAddress", "parse_url", "engine_error", "first_word", "HttpInstance", "connect", "ServerBackend"]
 

@@ -85,8 +85,8 @@ def _name(fqn: str) -> str:
 def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tables: tuple[str, ...],
                 prelude: tuple[str, ...] = ()) -> FilePlan:
     """The edits that make one source define every key table exactly as the canon does."""
-    from chconform.sql.source import split_statements
     from chconform.schema.static import compare_definitions, parse_definition, simulate
+    from chconform.sql.source import split_statements
 
     nl = newline_of(source.text)
     canon_defs = {t: parse_definition(split_statements(x)[0]) for t, x in texts.items()}

@@ -46,7 +46,8 @@ class Rule:
     level: str = "error"
 
 
-def _rules(*rows: tuple[str, str, str]) -> dict[str, Rule]:
+def _rules(*rows: tuple[str, ...]) -> dict[str, Rule]:
+    """(id, summary, help[, level]) rows."""
     return {r[0]: Rule(*r) for r in rows}
 
 
