@@ -84,9 +84,18 @@ def _name(fqn: str) -> str:
 
 def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tables: tuple[str, ...],
                 prelude: tuple[str, ...] = ()) -> FilePlan:
-    """The edits that make one source define every key table exactly as the canon does."""
+    """The edits that make one source define every key table exactly as the canon does.
+
+    A templated source (placeholders substituted from [variables]) is left alone: its file is not the text
+    that was checked. A clustered one is edited in its own text (the one-node rewrite keeps every offset),
+    except the statements that rewrite touched."""
     from chconform.schema.static import compare_definitions, parse_definition, simulate
     from chconform.sql.source import split_statements
+
+    if source.templated:
+        return FilePlan(source.path, spec.file, source.encoding, source.original, source.original, (),
+                        (f"{source.path}: a template (placeholders from [variables]); sync does not rewrite it, "
+                         "apply the canonical definitions by hand",))
 
     nl = newline_of(source.text)
     canon_defs = {t: parse_definition(split_statements(x)[0]) for t, x in texts.items()}
@@ -103,6 +112,10 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
         want = canon_defs.get(stmt.target)
         if want is None:
             notes.append(f"{source.path}:{stmt.line}  {stmt.target}: the canonical source does not define it; left alone")
+            continue
+        if _rewritten(source, stmt):
+            notes.append(f"{source.path}:{stmt.line}  {stmt.target}: left alone, written for a cluster (ON CLUSTER "
+                         "or a Replicated engine); apply the canonical definition by hand")
             continue
         got = parse_definition(stmt, source.path)
         if got.undecidable:
@@ -140,10 +153,16 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
             text, where = head + (nl if source.text else "") + added + nl, "at the end of the file"
         names = ", ".join(t for t in missing if t in texts)
         edits.append(Edit(at, at, text, f"{source.path}  {names}: added (must_define) {where}"))
-    new = source.text
+    old = source.original or source.text  # the file as it is: the one-node rewrite kept every offset
+    new = old
     for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
         new = new[: edit.start] + edit.text + new[edit.end :]
-    return FilePlan(source.path, spec.file, source.encoding, source.text, new, tuple(edits), tuple(notes))
+    return FilePlan(source.path, spec.file, source.encoding, old, new, tuple(edits), tuple(notes))
+
+
+def _rewritten(source: Source, stmt: Statement) -> bool:
+    """Whether the one-node rewrite changed this statement (its text is not the file's)."""
+    return any(stmt.start <= r.offset < stmt.end for r in source.rewrites)
 
 
 def plan(config: Config) -> list[FilePlan]:
@@ -154,13 +173,18 @@ def plan(config: Config) -> list[FilePlan]:
     sources = read_sources(config)
     canon = sources[config.canonical]
     texts = canonical_texts(canon, config.key_tables, config.prelude)
+    clustered = {t for t in texts if any(_rewritten(canon, s) for s in canon.creates(t))}
+    texts = {t: x for t, x in texts.items() if t not in clustered}  # its text here lacks ON CLUSTER / replication
     objects = simulate(canon, config.prelude).objects
     notes = tuple(f"{config.canonical}  {t}: the canonical definition is undecidable statically "
                   f"({objects[t].undecidable or objects[t].altered}); sync leaves every copy of it alone"
                   for t in config.key_tables if t in objects and t not in texts)
     notes += tuple(f"{config.canonical}  {t}: must_define asks for it in the canonical source, which sync never "
                    "rewrites; add it there by hand" for t in config.canonical_source.must_define if t not in objects)
-    head = FilePlan(config.canonical, config.canonical_source.file, canon.encoding, canon.text, canon.text, (), notes)
+    notes += tuple(f"{config.canonical}  {t}: the canonical definition is written for a cluster; sync leaves every "
+                   "copy of it alone" for t in sorted(clustered))
+    head = FilePlan(config.canonical, config.canonical_source.file, canon.encoding, canon.original or canon.text,
+                    canon.original or canon.text, (), notes)
     return [head] + [plan_source(sources[s.path], s, texts, config.key_tables, config.prelude)
                      for s in config.sources if s.path != config.canonical]
 

@@ -65,6 +65,8 @@ class Source:
     statements: tuple[Statement, ...]
     warnings: tuple[str, ...] = field(default=())
     rewrites: tuple[Rewrite, ...] = ()  # what was changed so a clustered statement runs on one node
+    original: str = ""  # the decoded file when `text` differs from it (placeholders substituted, rewritten)
+    templated: bool = False  # [variables] placeholders were substituted: offsets differ from the file's
 
     def creates(self, fqn: str) -> list[Statement]:
         return [s for s in self.statements if s.target == fqn and s.kind.startswith("create_")]
@@ -298,7 +300,9 @@ def read_source(path: Path, shown_as: str, database: str = "default",
         raise SourceError(f"{shown_as}: larger than max_source_mb allows ({max_bytes} bytes); split the file, or "
                           "raise max_source_mb in the configuration if it is meant to be this big")
     text, encoding, warnings = decode(data, shown_as)
+    decoded = text
     text = substitute(text, dict(variables), shown_as)
+    templated = text != decoded
     text, rewrites = one_node(text)
     try:
         statements = split_statements(text, database)
@@ -307,4 +311,5 @@ def read_source(path: Path, shown_as: str, database: str = "default",
         raise SourceError(f"{shown_as}:{where}") from None
     if not statements:
         warnings.append(f"{shown_as}: no SQL statements (the file is empty or holds only comments)")
-    return Source(shown_as, text, encoding, tuple(statements), tuple(warnings), rewrites)
+    return Source(shown_as, text, encoding, tuple(statements), tuple(warnings), rewrites,
+                  decoded if text != decoded else "", templated)
