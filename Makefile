@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check test validate evidence bench lint clean-venv
+.PHONY: check test validate evidence bench lint mutate clean-venv
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 2; }
@@ -31,6 +31,10 @@ bench: $(STAMP)          ## benchmarks/RESULTS.md
 lint: $(STAMP)           ## ruff and mypy on the package (configured in pyproject.toml)
 	$(BIN)/ruff check src
 	$(BIN)/mypy
+
+mutate: $(STAMP)         ## mutation score per core module vs the unit tests (docs/MUTATION.md); MODULES="config gate" for some
+	test -x $(BIN)/mutmut || $(BIN)/python -m pip install --quiet -e '.[mutation]'
+	nice -n 19 $(BIN)/python scripts/mutation_score.py $(MODULES)
 
 clean-venv:
 	rm -rf $(VENV)

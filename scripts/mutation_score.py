@@ -3,8 +3,8 @@
 Why per module and in a copy: mutmut (pinned in pyproject's `mutation` extra, configured in [tool.mutmut])
 mutates one function at a time and runs only the unit tests that reach it. Running each module of the core
 in its own copy of the tree (.mutation/<module>/, git-ignored) lets a run pick just the unit-test files that
-import that module (fast: no engine), never touches the working tree, and keeps mutmut's per-function cache
-between runs, so a rerun re-tests only the functions that changed.
+import that module (fast: no engine) and never touches the working tree. Each run starts afresh (`--keep`
+reuses mutmut's verdicts for unchanged functions: quicker, but blind to new tests).
 
     python scripts/mutation_score.py                      # every module, table on stdout
     python scripts/mutation_score.py config gate          # some modules
@@ -153,12 +153,16 @@ def tracked_files(root: Path = REPO) -> list[str]:
     return [p for p in listed.split("\0") if p and (root / p).is_file()]
 
 
-def prepare(module: str, files: list[str], tests: list[str]) -> Path:
-    """Copy the tree into .mutation/<module>/ (keeping its mutants/ cache) and point [tool.mutmut] at the module."""
+def prepare(module: str, files: list[str], tests: list[str], keep: bool = False) -> Path:
+    """Copy the tree into .mutation/<module>/ and point [tool.mutmut] at the module.
+
+    mutmut's cache (mutants/) is dropped unless `keep`: it re-tests a mutant only when its function changed,
+    so a new test would not be credited with the mutants it kills.
+    """
     work = WORK / slug(module)
     work.mkdir(parents=True, exist_ok=True)
     for entry in work.iterdir():  # a file deleted from the tree must not linger in the copy
-        if entry.name != "mutants":
+        if entry.name != "mutants" or not keep:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     tops: set[str] = set()
     for rel in tracked_files():
@@ -196,13 +200,13 @@ def mutmut_bin() -> str:
     return str(here) if here.exists() else (shutil.which("mutmut") or "mutmut")
 
 
-def run_module(module: str, jobs: int, log: Path) -> int:
+def run_module(module: str, jobs: int, log: Path, keep: bool = False) -> int:
     files = source_files(module)
     tests = unit_tests_for(files)
     if not files or not tests:
         print(f"{module}: no files ({files}) or no unit tests ({tests})", file=sys.stderr)
         return 2
-    work = prepare(module, files, tests)
+    work = prepare(module, files, tests, keep)
     command = ["nice", "-n", "19", mutmut_bin(), "run", "--max-children", str(jobs)]
     print(f"{module}: {len(files)} files, {len(tests)} unit-test files; log {log}", file=sys.stderr, flush=True)
     with log.open("w", encoding="utf-8") as out:
@@ -232,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(MODULES)}")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", 0)) or os.cpu_count() or 1)
     parser.add_argument("--report-only", action="store_true", help="read the last runs, run nothing")
+    parser.add_argument("--keep", action="store_true", help="reuse mutmut's verdicts for unchanged functions")
     parser.add_argument("--summary", type=Path, help="append the markdown table here (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--json", type=Path, help="write scores and surviving mutants (with diffs) here")
     parser.add_argument("--fail-under", type=float, help="exit 1 if a module scores below this percentage")
@@ -244,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     if not args.report_only:
         for module in modules:
-            code = run_module(module, args.jobs, WORK / f"{slug(module)}.log")
+            code = run_module(module, args.jobs, WORK / f"{slug(module)}.log", args.keep)
             if code != 0:
                 failed.append(f"{module}: mutmut exited {code} (see .mutation/{slug(module)}.log)")
     scores = [read_score(m) for m in modules]
