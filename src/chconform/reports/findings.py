@@ -8,6 +8,7 @@ one converter, and a new format serves every command by reading `Outcome`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -72,6 +73,12 @@ RULES: dict[str, Rule] = _rules(
     ("drop_in_dump", "A dump drops or truncates", "A dump builds from nothing; remove the DROP/TRUNCATE."),
     ("drop_not_recreated", "A table is dropped and never re-created", "Rows are lost: re-create the table "
      "right after the DROP, or move the drop into a migration that says so."),
+    ("drop_view_not_recreated", "A view is dropped and not re-created", "No rows are lost; if the view is obsolete "
+     "on purpose, say so: -- chconform: ignore[drop_view_not_recreated] why", "warning"),
+    ("drop_before_create", "A DROP stands apart from its re-create", "Move the CREATE right after its DROP, or set "
+     "[rules] drop_before_create = \"off\" if this is the house style.", "warning"),
+    ("replication", "Replicated engines use other replication arguments", "Use the canonical ZooKeeper path and "
+     "replica name."),
     ("column_type", "A column's type differs from the canon", "Use the canonical type (`chconform plan` prints "
      "the ALTER)."),
     ("column_missing", "A canonical column is missing", "Add the column as the canon defines it."),
@@ -219,11 +226,25 @@ def _source_findings(s: Any, display: Display) -> list[Finding]:
     out += [from_difference(d, display, s.path) for d in s.differences]
     out += [Finding("missing_table", f"{t}: required by must_define, absent", display(s.path), None, None, "error", t,
                     rule("missing_table").help) for t in s.missing_tables]
-    out += [Finding("warning", str(w), display(s.path), None, None, "warning") for w in s.warnings]
+    out += [_warning_finding(str(w), display, s.path) for w in s.warnings]
     # an inline ignore or a rule switched off in [rules], and what ran differently (one node): notes, never silent
     out += [Finding("ignored", str(w), display(s.path), None, None, "note") for w in getattr(s, "ignored", ())]
     out += [Finding("note", str(w), display(s.path), None, None, "note") for w in getattr(s, "notes", ())]
     return out
+
+
+_RULE_WARNING = re.compile(r"^(?P<path>[^\s:]+):(?P<line>\d+): (?P<rule>[a-z][a-z0-9_]*): ")
+
+
+def _warning_finding(text: str, display: Display, path: str) -> Finding:
+    """A warning; one a rule set to "warning" raised keeps that rule's id and its line (checks/rules.py)."""
+    from chconform.checks.rules import RULES as ROLE_RULES
+
+    m = _RULE_WARNING.match(text)
+    if m and (m.group("rule") in ROLE_RULES or m.group("rule") in RULES):
+        rid = m.group("rule")
+        return Finding(rid, text, display(path), int(m.group("line")), None, "warning", "", rule(rid).help)
+    return Finding("warning", text, display(path), None, None, "warning")
 
 
 def from_check(run: Any, display: Display = _same, command: str = "check") -> Outcome:
