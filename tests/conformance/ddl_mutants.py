@@ -29,7 +29,8 @@ _DB = re.compile(r"^mut_(\d{3})")
 REQUIRED = frozenset({
     "column type", "column Nullable", "column LowCardinality", "column DEFAULT", "column MATERIALIZED",
     "column ALIAS", "column EPHEMERAL", "column CODEC", "column TTL", "column COMMENT", "column STATISTICS",
-    "column list", "ENGINE", "ENGINE args", "PARTITION BY", "ORDER BY", "PRIMARY KEY", "SAMPLE BY", "TTL",
+    "column list", "MV column type", "MV column CODEC",
+    "ENGINE", "ENGINE args", "PARTITION BY", "ORDER BY", "PRIMARY KEY", "SAMPLE BY", "TTL",
     "SETTINGS", "COMMENT", "INDEX", "PROJECTION", "CONSTRAINT", "view query", "MV TO", "MV inner engine",
     "dictionary SOURCE", "dictionary LAYOUT", "dictionary LIFETIME", "dictionary structure",
     "dictionary PRIMARY KEY", "FUNCTION",
@@ -267,7 +268,7 @@ def mutants(schema: Path = SCHEMA) -> list[Mutant]:
         if found:
             kind, obj, columns = found, line.body.split("{db}.", 1)[1].split(" ", 1)[0], []
             fixed = raw.rstrip().endswith("-- not mutated")
-        elif line.body == "(" and kind in ("table", "dictionary"):
+        elif line.body == "(" and kind in ("table", "dictionary", "materialized_view"):
             inside = True
         elif line.body == ")" and inside:
             inside = False
@@ -280,6 +281,8 @@ def mutants(schema: Path = SCHEMA) -> list[Mutant]:
             columns.append(line.body.split(" ", 1)[0])
             where = f"{obj}.{columns[-1]}"
             ops = list(_column_ops(line, kind == "dictionary"))
+            if kind == "materialized_view":  # its column list is its inner table's
+                ops = [(f"MV {clause}", op) for clause, op in ops]
         elif line.body.startswith("CREATE FUNCTION"):
             where, fixed = "function", False
             ops = list(_clause_ops("CREATE FUNCTION", line, "function", []))
@@ -303,7 +306,10 @@ def _mutant(lines: list[str], n: int, new: list[str], name: str, clause: str) ->
         prev = _Line.read(before[k])
         before[k] = prev.write(prev.body, end=dropped.end)
     operation = name.rsplit(".", 1)[1]
-    expect = _ASPECT.get(clause) or {"drop": "column_missing", "add": "column_extra"}[operation]
+    expect = (_ASPECT.get(clause) or _ASPECT.get(clause.removeprefix("MV "))
+              or {"drop": "column_missing", "add": "column_extra"}[operation])
+    if clause.startswith("MV ") and expect == "column_type":
+        expect = "view_columns"  # the live check's name for a view's column types
     return Mutant(name, clause, expect, (*before, *new, *lines[n + 1 :]))
 
 

@@ -51,6 +51,15 @@ ENGINE = SummingMergeTree
 ORDER BY (day, city)
 AS SELECT day, city, countIf(amount > 0) AS n FROM {db}.events GROUP BY day, city;
 
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.typed_mv
+(
+    day Date,
+    amount Decimal(18, 2) COMMENT 'kept' CODEC(ZSTD(1))
+)
+ENGINE = MergeTree
+ORDER BY day
+AS SELECT day, amount FROM {db}.events;
+
 CREATE TABLE IF NOT EXISTS {db}.totals
 (
     day Date,

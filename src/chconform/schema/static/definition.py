@@ -145,7 +145,7 @@ def _definition(text: str, kind: str, target: str | None, span: tuple[int, int] 
     if base.kind == "dictionary":
         return replace(base, body=canon(rest))
     columns: list[Token] = []
-    if rest and rest[0].text == "(" and base.kind in ("table", "view"):
+    if rest and rest[0].text == "(" and base.kind in ("table", "view", "materialized_view"):
         close = _groups(rest)[0]
         columns, rest = rest[1:close], rest[close + 1 :]
     clauses = _clauses(rest, allow_to=base.kind != "table")
@@ -362,9 +362,20 @@ def _view(base: Definition, column_tokens: list[Token], clauses: dict[str, list[
     engine = _engine(clauses["engine"]) if "engine" in clauses else EMPTY
     primary = key_elements(clauses["primary_key"]) if "primary_key" in clauses else None
     sorting = key_elements(clauses["sorting_key"]) if "sorting_key" in clauses else primary
+    entries = [e for e in _split_top(column_tokens) if e]
+    columns = tuple(ColumnSpec(e[0].value, "") for e in entries)
+    indices, projections, constraints = [], [], []
+    if base.kind == "materialized_view" and entries:  # its column list is its inner table's: typed, with elements
+        columns = tuple(_column(e) for e in entries if not _is(e[0], "INDEX", "PROJECTION", "CONSTRAINT"))
+        indices = [_index(e) for e in entries if _is(e[0], "INDEX")]
+        projections = [canon(e) for e in entries if _is(e[0], "PROJECTION")]
+        constraints = [canon(e) for e in entries if _is(e[0], "CONSTRAINT")]
     return replace(
         base,
-        columns=tuple(ColumnSpec(e[0].value, "") for e in _split_top(column_tokens) if e),
+        columns=columns,
+        indices=tuple(indices),
+        projections=tuple(projections),
+        constraints=tuple(constraints),
         engine=engine,
         partition_key=key_elements(clauses["partition_key"]) if "partition_key" in clauses else None,
         sorting_key=sorting,
