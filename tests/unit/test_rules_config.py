@@ -40,6 +40,14 @@ def test_a_view_drop_says_drop_view_and_loses_no_rows() -> None:
     assert RULES["drop_view_not_recreated"][0] == "warning" and RULES["drop_not_recreated"][0] == "error"
 
 
+def test_views_and_dictionaries_hold_no_rows() -> None:
+    assert _found("DROP DICTIONARY IF EXISTS s.d;") == [("drop_view_not_recreated", "s.d", 1)]
+    text = "CREATE VIEW s.v AS SELECT 1;\nDROP TABLE s.v;"  # DROP TABLE of what the file made a view
+    assert _found(text) == [("drop_view_not_recreated", "s.v", 2)]
+    text = "CREATE TABLE s.v (a UInt8) ENGINE = Memory;\nDROP TABLE s.v;"
+    assert _found(text) == [("drop_not_recreated", "s.v", 2)]
+
+
 def test_a_rebuild_through_rename_re_creates_the_table() -> None:
     text = ("CREATE TABLE s.t_new (a UInt8) ENGINE = Memory;\nDROP TABLE s.t;\n"
             "RENAME TABLE s.t_new TO s.t;")

@@ -34,7 +34,7 @@ DROP_KINDS = frozenset({"drop_table", "drop_database", "truncate"})
 RULES: dict[str, tuple[str, str]] = {
     "drop_in_dump": ("error", "a dump builds from nothing: no DROP or TRUNCATE"),
     "drop_not_recreated": ("error", "dropped and never created again in this file: its rows are lost"),
-    "drop_view_not_recreated": ("warning", "a view dropped and not created again (no rows lost)"),
+    "drop_view_not_recreated": ("warning", "a view or dictionary dropped and not created again (no rows lost)"),
     "drop_before_create": ("warning", "dropped here, re-created further down rather than right after"),
     "ignore_without_reason": ("warning", "an inline ignore must say why"),
 }
@@ -104,13 +104,21 @@ def _drop_rule(stmts: tuple[Statement, ...], i: int, role: str, what: str, name:
                if (s.kind == "create_database") == database and s.kind.startswith("create_") and _name_of(s) == name
                or (not database and name in _renamed_to(s))]
     if not creates:
-        if what == "DROP VIEW":
+        if what == "DROP VIEW" or (what == "DROP TABLE" and _was_view(stmts[:i], name)):
             return "drop_view_not_recreated", "not created again in this file (a view holds no rows)"
+        if what == "DROP DICTIONARY":
+            return "drop_view_not_recreated", "not created again in this file (a dictionary holds no rows of its own)"
         return "drop_not_recreated", "never created again in this file (its rows are lost)"
     first = creates[0]
     if first > 0:  # other statements run while the object is gone (a block of drops, the re-creates below)
         return "drop_before_create", f"re-created at line {later[first].line}, not right after the DROP"
     return None
+
+
+def _was_view(before: tuple[Statement, ...], name: str) -> bool:
+    """`DROP TABLE v` of what this file last created as a plain view (no rows of its own)."""
+    created = [s for s in before if s.kind.startswith("create_") and s.target == name]
+    return bool(created) and created[-1].kind == "create_view"
 
 
 @dataclass(frozen=True)
