@@ -127,11 +127,15 @@ def test_roles_from_what_each_file_does_and_the_reasons_are_printed(tmp_path: Pa
         "ch/init.sql": "CREATE DATABASE IF NOT EXISTS shop;\nDROP TABLE IF EXISTS shop.users;\n"
                        + USERS.replace("IF NOT EXISTS ", ""),
         "ch/reporting.sql": "CREATE DATABASE IF NOT EXISTS shop;\n" + ORDERS + VIEW,
+        "ch/add_email.sql": "CREATE DATABASE IF NOT EXISTS shop;\n" + USERS
+                            + "ALTER TABLE shop.users ADD COLUMN IF NOT EXISTS phone String;\n",
     })
     code, out, _ = init(tmp_path)
     assert code == 0
     roles = {s["path"]: s["role"] for s in written(tmp_path)["source"]}  # type: ignore[attr-defined]
-    assert roles == {"bootstrap_schema.sql": "dump", "init.sql": "init", "reporting.sql": "dump"}
+    assert roles == {"bootstrap_schema.sql": "dump", "init.sql": "init", "reporting.sql": "dump",
+                     "add_email.sql": "migration"}
+    assert "alters tables (1 ALTER/RENAME): a migration" in out
     assert [s["path"] for s in written(tmp_path)["source"]][0] == "bootstrap_schema.sql"  # type: ignore[attr-defined]
     assert "init.sql" in out and "drops 1 table(s) it re-creates" in out
     assert "next: reporting.sql" in out  # the runner-up is named, so a wrong guess is easy to fix

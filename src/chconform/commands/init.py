@@ -45,6 +45,7 @@ class FileFacts:
     tables: tuple[str, ...]  # of those, the tables (what can be a key table: rows go in, DESCRIBE reads it)
     drops: tuple[str, ...]  # tables it drops
     access: int  # user, role and grant statements
+    alters: int  # ALTER / RENAME statements: a file that changes tables is a migration
     databases_created: tuple[str, ...]
     bare_database_create: bool  # CREATE DATABASE without IF NOT EXISTS
     idempotent: bool  # every CREATE is IF NOT EXISTS or OR REPLACE
@@ -119,6 +120,7 @@ def _facts(rel: str, source: Source, tool: str, down: bool) -> FileFacts:
         tables=tuple(dict.fromkeys(t for k, t in creates if k == "create_table")),
         drops=tuple(s.target for s in statements if s.kind == "drop_table" and s.target),
         access=sum(1 for s in statements if s.kind == "access"),
+        alters=sum(1 for s in statements if s.kind in ("alter", "rename")),
         databases_created=tuple(db.split(".")[-1] for db in dbs),
         bare_database_create=any(not s.if_not_exists for s in statements if s.kind == "create_database"),
         idempotent=all(s.if_not_exists or s.or_replace for s in statements if s.kind in kinds),
@@ -194,7 +196,7 @@ def _canonical(candidates: list[FileFacts], root: str) -> tuple[FileFacts | None
         stem = PurePosixPath(f.path).stem.lower()
         hints = [(h, w) for h, w in _CANON_HINTS if h in stem]
         value = len(f.creates) + sum(w for _, w in hints) + (2 if not f.drops else -2) + (1 if f.idempotent else 0)
-        if "init" in stem or "migration" in f.path.lower():
+        if "init" in stem or "migrat" in f.path.lower() or f.alters:
             value -= 2
         reasons = [f"defines {len(f.creates)} objects"]
         reasons.append("drops nothing" if not f.drops else f"drops {len(f.drops)} tables")
@@ -214,8 +216,10 @@ def _role(f: FileFacts, canonical: FileFacts | None) -> tuple[str, str]:
     if canonical is not None and f.path == canonical.path:
         return "dump", "the canonical source"
     lowered = f.path.lower()
-    if any(part in _MIGRATION_DIR_NAMES for part in PurePosixPath(lowered).parts[:-1]) or "migration" in lowered:
-        return "migration", "lives among migrations: may drop a table right before re-creating it"
+    if any(part in _MIGRATION_DIR_NAMES for part in PurePosixPath(lowered).parts[:-1]) or "migrat" in lowered:
+        return "migration", "named or filed as a migration: may drop a table right before re-creating it"
+    if f.alters:
+        return "migration", f"alters tables ({f.alters} ALTER/RENAME): a migration"
     if f.drops:
         return "init", f"drops {len(f.drops)} table(s) it re-creates"
     if "init" in PurePosixPath(lowered).stem:
