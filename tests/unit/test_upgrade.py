@@ -252,6 +252,24 @@ def test_an_alter_is_blamed_only_for_the_aspect_it_changes() -> None:
     assert [blame(d, CANON, stages, NOTHING_FAILED, "001.sql").line for d in (settings, ttl, extra)] == [1, 2, 3]
 
 
+def test_blame_follows_a_table_moved_into_place_back_to_the_step_that_made_it() -> None:
+    def other(**columns: str) -> Table:
+        return replace(_table(**columns), name="t_next")
+
+    step2 = _source("SELECT 1;\nCREATE TABLE app.t_next (id String, c Int32) ENGINE = MergeTree ORDER BY id;", "002.sql")
+    step3 = _source("EXCHANGE TABLES app.t AND app.t_next;\nDROP TABLE app.t_next;", "003.sql")
+    stages = [(None, _snap()), (STEP1, _snap(_table(id="String", c="Int64"))),
+              (step2, _snap(_table(id="String", c="Int64"), other(id="String", c="Int32"))),
+              (step3, _snap(_table(id="String", c="Int32")))]
+    got = blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql")
+    assert (got.source, got.line) == ("002.sql", 2)
+    renamed = _source("RENAME TABLE app.t_next TO app.t;", "003.sql")  # the same through a RENAME
+    stages[3] = (renamed, _snap(_table(id="String", c="Int32")))
+    stages[1:3] = [(STEP1, _snap()), (step2, _snap(other(id="String", c="Int32")))]
+    got = blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql")
+    assert (got.source, got.line) == ("002.sql", 2)
+
+
 def test_a_statement_that_failed_is_never_blamed() -> None:
     step = _source("ALTER TABLE app.t MODIFY COLUMN c Int32;\nALTER TABLE app.t MODIFY COLUMN c Int64 CODEC(Nope);",
                    "002.sql")
@@ -323,3 +341,16 @@ def test_a_sentinel_copy_is_recognised_by_its_text_or_its_day() -> None:
         "`name` = 'chconform sentinel 4' OR toDate(`day`) = toDate('2027-01-05') "
         "OR toDate(`at`) = toDate('2027-01-05')")
     assert marker_condition([("id", "UInt64", ""), ("tags", "Array(String)", "")], "x", "2027-01-05") is None
+
+
+def test_a_table_swapped_for_another_that_was_never_a_copy_is_a_candidate_loss() -> None:
+    """The name still counts a row, but it is the other table's: the walk then looks for the sentinel."""
+    from chconform.checks.path import replaced
+
+    text = "EXCHANGE TABLES z.t AND z.t_v2;\nDROP TABLE z.t_v2;"
+    base = Census({"z.t": (U1, 1), "z.t_v2": (U2, 1)})
+    checkpoints = _walk(text, [{"z.t": (U2, 1), "z.t_v2": (U1, 1)}, {"z.t": (U2, 1)}, {"z.t": (U2, 1)}])
+    assert step_losses(base, checkpoints, "s.sql") == []  # the counts alone see nothing
+    assert replaced(base, checkpoints, "s.sql") == [DataLoss("z.t", 1, 0, "s.sql", 2, "DROP TABLE z.t_v2")]
+    renamed = _walk("RENAME TABLE z.t TO z.t_old;", [{"z.t_old": (U1, 1)}, {"z.t_old": (U1, 1)}])
+    assert replaced(Census({"z.t": (U1, 1)}), renamed, "s.sql") == []  # its own table lives on elsewhere

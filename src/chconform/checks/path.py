@@ -302,6 +302,32 @@ def step_losses(baseline: Census, checkpoints: Sequence[tuple[Statement | None, 
     return out
 
 
+def replaced(baseline: Census, checkpoints: Sequence[tuple[Statement | None, Census]],
+             step: str) -> list[DataLoss]:
+    """Pure: tables whose own table is gone while another table holds their name and count.
+
+    The counts cannot tell a copy of the rows from other rows (a table an earlier step made, with its own
+    sentinel, swapped in by EXCHANGE and the old one dropped): each is a loss unless its sentinel is found.
+    Blamed on the statement after which its own table was gone for good.
+    """
+    end = checkpoints[-1][1]
+    out = []
+    for table, (uuid, before) in sorted(baseline.by_name.items()):
+        here = end.by_name.get(table)
+        if before <= 0 or uuid == _NO_UUID or here is None or here[0] == uuid or here[1] < before:
+            continue
+        if any(u == uuid for u, _ in end.by_name.values()):
+            continue
+        culprit: Statement | None = None
+        for stmt, census in reversed(checkpoints):
+            if any(u == uuid for u, _ in census.by_name.values()):
+                break
+            culprit = stmt or culprit
+        out.append(DataLoss(table, before, 0, step, culprit.line if culprit else None,
+                            culprit.first_line if culprit else ""))
+    return out
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -375,15 +401,19 @@ class _Walk:
         self.settle(deadline)
         checkpoints.append((None, self.census()))
         lost = step_losses(baseline, checkpoints, source.path)
-        return [x for x in lost if not self._copied(x.table, baseline.by_name[x.table][0])] if lost else []
+        lost = [x for x in lost if not self._copied(x.table, baseline.by_name[x.table][0], elsewhere=True)]
+        swapped = replaced(baseline, checkpoints, source.path)
+        return lost + [x for x in swapped if self._copied(x.table, baseline.by_name[x.table][0], elsewhere=False)
+                       is False]
 
-    def _copied(self, table: str, uuid: str) -> bool:
-        """True if the table's sentinel lives on in another table (copied there before the table went)."""
+    def _copied(self, table: str, uuid: str, elsewhere: bool) -> bool | None:
+        """True if the table's sentinel lives on in another table (copied there before the table went), or
+        (not `elsewhere`) under its own name too; None if its sentinel carries nothing to recognise it by."""
         marker = self.markers.get(uuid) or self.markers.get(table)
         if marker is None:
-            return False
+            return None
         stored = {t for t, (engine, _, u) in row_counts(self.query).items()
-                  if seedable(engine) is None and t != table and (u != uuid or uuid == _NO_UUID)}
+                  if seedable(engine) is None and not (elsewhere and (t == table or (u == uuid != _NO_UUID)))}
         columns: dict[str, list[tuple[str, str, str]]] = {}
         for r in self.query(snapshot_query("columns")):
             fqn = f"{r['database']}.{r['table']}"
@@ -579,13 +609,15 @@ def _no_ops(source: Source, existing: set[str], failed: Callable[[str, Statement
     return out
 
 
-def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], bool],
-             existing: set[str]) -> Statement | None:
-    """Within one step, the statement that made `d`: walk back from the end, following the object's name.
+def _culprit(d: Difference, obj: str, source: Source, failed: Callable[[str, Statement], bool],
+             existing: set[str]) -> tuple[Statement | None, str | None]:
+    """Within one step, the statement that made `d` on `obj`: walk back from the end, following its name.
 
     Statements that failed, and `CREATE … IF NOT EXISTS` of an object already there, changed nothing.
+    Returns the statement, and the name the definition had when the step began if the step only moved or
+    copied it there (RENAME, EXCHANGE, `CREATE … AS`), else None.
     """
-    name, origin = d.object, None
+    name, origin = obj, None
     skip = _no_ops(source, existing, failed)
     for i, stmt, database in reversed(list(zip(range(len(source.statements)), source.statements,
                                                _databases(source)))):
@@ -597,7 +629,7 @@ def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], b
                 stmt.target == name and stmt.kind in ("drop_table", "detach")) or (
                 stmt.kind == "drop_database" and (stmt.target or "").split(".")[-1] == name.split(".")[0])
             if gone:
-                return stmt
+                return stmt, None
             continue
         moved = [a for a, b in pairs if b == name]
         if moved:  # the definition here came from `a`: follow it; the move itself if nothing earlier made it
@@ -607,18 +639,18 @@ def _culprit(d: Difference, source: Source, failed: Callable[[str, Statement], b
             continue
         if stmt.kind == "alter":
             if _alters(stmt, d):
-                return stmt
+                return stmt, None
         elif stmt.kind.startswith("create_"):
             copied = _copied_from(stmt, database)
             if copied is None or (d.column is None and _has_engine(stmt)):  # its own ENGINE clause: table aspects
-                return stmt
+                return stmt, None
             origin, name = stmt, copied  # columns (and a copied engine) came from `copied`
-    return origin
+    return origin, (name if origin is not None and name != obj else None)
 
 
-def _holds(d: Difference, canon: Snapshot, snap: Snapshot) -> bool:
-    """True if `snap` already shows difference `d` exactly (same object, aspect, column and value)."""
-    got = snap.table(d.object)
+def _holds(d: Difference, canon: Snapshot, snap: Snapshot, obj: str | None = None) -> bool:
+    """True if `snap` already shows difference `d` exactly (same aspect, column and value) on `obj` (d's object)."""
+    got = snap.table(obj or d.object)
     if d.aspect == "missing_table":
         return got is None
     want = canon.table(d.object)
@@ -633,14 +665,18 @@ def blame(d: Difference, canon: Snapshot, stages: Sequence[tuple[Source | None, 
 
     `stages` are the snapshot after the start (its source, or None for an empty server) and after each step.
     """
-    k = len(stages) - 1
-    while k > 0 and _holds(d, canon, stages[k - 1][1]):
-        k -= 1
-    source = stages[k][0] if stages else None
-    if source is None:
-        return replace(d, source=fallback, line=None, check="path")
-    stmt = _culprit(d, source, failed, set(stages[k - 1][1].names) if k > 0 else set())
-    return replace(d, source=source.path, line=stmt.line if stmt else None, check="path")
+    obj, end = d.object, len(stages)
+    while True:
+        k = end - 1
+        while k > 0 and _holds(d, canon, stages[k - 1][1], obj):
+            k -= 1
+        source = stages[k][0] if stages else None
+        if source is None:
+            return replace(d, source=fallback, line=None, check="path")
+        stmt, came_from = _culprit(d, obj, source, failed, set(stages[k - 1][1].names) if k > 0 else set())
+        if came_from is None or k == 0 or not _holds(d, canon, stages[k - 1][1], came_from):
+            return replace(d, source=source.path, line=stmt.line if stmt else None, check="path")
+        obj, end = came_from, k  # moved here from a table an earlier step made: blame what made that one
 
 
 def failed_statements(errors: Sequence[StatementError]) -> Callable[[str, Statement], bool]:
