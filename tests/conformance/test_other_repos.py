@@ -140,3 +140,12 @@ def test_one_finding_per_cause() -> None:
         ("sorting_key", "account_id, booked_on", "booked_on, account_id"),  # no primary_key echoing it
         ("view_query", "… entries WHERE amount > 0 GROUP BY …", "… entries WHERE amount >= 0 GROUP BY …"),
     }
+
+
+def test_distributed_table_compares_as_the_local_table_it_fronts() -> None:
+    code, report, err = _check("facade/chconform.toml")
+    assert code == 1, err
+    assert _source(report, "cluster/schema.sql")["ok"]
+    assert _source(report, "cluster/schema.sql")["tables"] == {"default.orders": "identical"}
+    assert _aspects(_source(report, "cluster/drifted.sql")) == {
+        ("default.orders", "sorting_key", "placed_at, order_id", "order_id")}

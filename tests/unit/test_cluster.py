@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_for, setting_problem
 from chconform.model import Snapshot, Table
 from chconform.schema.compare import compare_tables
@@ -107,3 +109,17 @@ def test_settings_names_are_checked_against_clickhouse_and_the_gate() -> None:
     assert setting_problem("background_pool_size", 32) == ""
     assert "not a setting ClickHouse lists" in setting_problem("allow_suspicous_low_cardinality_types", 1)
     assert "gate refuses" in setting_problem("storage_policy", "s3")
+
+
+def test_a_distributed_table_is_compared_as_its_local_table_where_the_other_side_has_a_plain_one() -> None:
+    from chconform.schema.compare import compare
+
+    plain = Snapshot(tables=(Table("s", "orders", "table", "MergeTree", sorting_key="a"),))
+    local = Table("s", "orders_local", "table", "MergeTree", sorting_key="b")
+    front = Table("s", "orders", "table", "Distributed('c', 's', 'orders_local', rand())")
+    clustered = Snapshot(tables=(local, front))
+    assert [(d.object, d.aspect, d.actual) for d in compare(plain, clustered)] == [("s.orders", "sorting_key", "b")]
+    both = Snapshot(tables=(front, replace(local, name="other")))  # both sides Distributed: compared as written
+    assert [d.aspect for d in compare(clustered, both)] == []
+    lonely = Snapshot(tables=(front,))  # no local table to stand for: the engines differ
+    assert [d.aspect for d in compare(plain, lonely)] == ["engine", "sorting_key"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from chconform.model import Column, Difference, Snapshot, Table
 
@@ -70,6 +71,8 @@ def compare(
     for name in names:
         want, got = canonical.table(name), actual.table(name)
         if want is not None and got is not None:
+            if _distributed(want) != _distributed(got):  # one side fronts a local table with Distributed
+                want, got = fronted(canonical, want), fronted(actual, got)
             out.extend(compare_tables(want, got))
         elif missing and want is not None:
             out.append(Difference(name, "missing_table", canonical=want.kind, actual="absent"))
@@ -81,6 +84,43 @@ def compare(
     from chconform.schema.access import compare_access
 
     out.extend(compare_access(canonical, actual, missing=missing))
+    return out
+
+
+def _distributed(t: Table) -> bool:
+    return t.engine.startswith("Distributed(")
+
+
+def fronted(snapshot: Snapshot, table: Table) -> Table:
+    """A Distributed table as the local table it fronts, under its own name; any other table as it is.
+
+    On one node a `Distributed(cluster, db, local)` table holds and returns exactly the local table's rows,
+    so where the other variant of the schema has a plain table by that name, the local table is what it is
+    compared with (a clustered and an unclustered variant of one schema)."""
+    if not _distributed(table):
+        return table
+    args = [a.strip().strip("'\"`") for a in _top_level_args(table.engine[len("Distributed("):-1])]
+    local = snapshot.table(f"{args[1]}.{args[2]}") if len(args) >= 3 else None
+    if local is None or _distributed(local):
+        return table
+    return replace(local, database=table.database, name=table.name)
+
+
+def _top_level_args(text: str) -> list[str]:
+    out, depth, start, quote = [], 0, 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
     return out
 
 
