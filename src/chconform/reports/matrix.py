@@ -121,7 +121,8 @@ def render_matrix_markdown(matrix: MatrixResult) -> str:
         out.append("**Upgrade risk**: statements whose outcome differs between releases")
         out.append("")
         for d in matrix.divergences:
-            out.append(f"- `{markdown_cell(d.source)}:{d.line}` `{markdown_cell(d.statement)}`: {markdown_cell(d.summary)}")
+            where = f"`{markdown_cell(d.source)}:{d.line}` `{markdown_cell(d.statement)}`"
+            out.append(f"- {where}: {markdown_cell(d.summary)}")
     else:
         out.append("Every statement has the same outcome on every release.")
     for b in matrix.build_divergences:
