@@ -185,3 +185,20 @@ def test_without_the_create_text_these_aspects_went_unseen(
     """The defence off: what only the CREATE text says, left out (as before issue 14), reads `identical`."""
     want, got = (replace(blank(t), create_rest="") for t in built[name])
     assert compare_tables(want, got) == []
+
+
+def test_a_function_defined_differently_is_found_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "canonical.sql").write_text("CREATE FUNCTION IF NOT EXISTS chc_net AS (a, b) -> a - b;\n",
+                                            encoding="utf-8")
+    (tmp_path / "other.sql").write_text("SELECT 1;\n\nCREATE FUNCTION IF NOT EXISTS chc_net AS (a, b) -> a + b;\n",
+                                        encoding="utf-8")
+    (tmp_path / "chconform.toml").write_text(
+        f'root = "{tmp_path}"\ncanonical = "canonical.sql"\n'
+        '[[source]]\npath = "canonical.sql"\n[[source]]\npath = "other.sql"\n', encoding="utf-8")
+    backend = EmbeddedBackend()
+    try:
+        run = run_check(load_config(tmp_path / "chconform.toml"), backend, jobs=2)
+    finally:
+        backend.close()
+    result = {s.path: s for s in run.sources}["other.sql"]
+    assert [(d.object, d.aspect, d.line) for d in result.differences] == [("chc_net", "function", 3)]

@@ -69,7 +69,9 @@ class Source:
     templated: bool = False  # [variables] placeholders were substituted: offsets differ from the file's
 
     def creates(self, fqn: str) -> list[Statement]:
-        return [s for s in self.statements if s.target == fqn and s.kind.startswith("create_")]
+        """The statements creating `fqn` (`db.name`; a SQL function, global, by its bare name)."""
+        return [s for s in self.statements if s.kind.startswith("create_") and (
+            s.target == fqn or (s.kind == "create_function" and (s.target or "").split(".", 1)[-1] == fqn))]
 
 
 def decode(data: bytes, path: str = "<source>") -> tuple[str, str, list[str]]:
