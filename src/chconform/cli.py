@@ -25,7 +25,7 @@ from chconform.errors import ChconformError
 
 __all__ = ["main", "run", "COMMANDS", "EXIT_OK", "EXIT_FOUND", "EXIT_BAD", "command", "emit"]
 
-COMMAND_MODULES = ("init", "check", "validate", "sync", "path", "diff", "bootstrap", "smoke", "evidence")
+COMMAND_MODULES = ("init", "check", "validate", "plan", "sync", "path", "diff", "bootstrap", "smoke", "evidence")
 
 
 EPILOG = """exit codes: 0 conforms, 1 findings, 2 bad usage or unusable environment, 130 interrupted.
