@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from chconform.engines.embedded import EmbeddedBackend, Hardening, Worker
-from chconform.config import Config, load_config
-from chconform.reports.render import render_source
 from chconform.checks.run import RunResult, run_check
+from chconform.config import Config, load_config
+from chconform.engines.embedded import EmbeddedBackend, Hardening, Worker
+from chconform.reports.render import render_source
 from tests.reliability import normalise, record
 
 pytestmark = pytest.mark.engine

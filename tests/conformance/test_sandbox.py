@@ -94,7 +94,7 @@ _OFF = dict(gate=False, privileges=False, constraints=False, landlock=False, dro
             verdict_session=False)
 
 
-def _only(**on: bool) -> Hardening:
+def _only(**on: int) -> Hardening:
     return Hardening(**{**_OFF, **on})
 
 
