@@ -45,3 +45,15 @@ def test_missing_table_whose_create_failed_is_not_reported_again() -> None:
     error = StatementError(1, 3, 62, "SYNTAX_ERROR", "Syntax error", "CREATE TABLE d.b", "s.sql")
     assert _missing(("d.a", "d.b", "d.c"), Snapshot(), source, [error]) == ("d.a", "d.c")
     assert _missing(("d.a", "d.b"), Snapshot(), source, []) == ("d.a", "d.b")
+
+
+def test_an_unknown_table_error_caused_by_a_failed_create_is_not_a_second_finding() -> None:
+    text = ("CREATE TABLE d.base (x UInt8,\n) ENGINE = Memory;\n"
+            "CREATE VIEW d.v AS SELECT x FROM d.base;\n"
+            "CREATE VIEW d.w AS SELECT x FROM d.other;")
+    source = Source("s.sql", text, "utf-8", tuple(split_statements(text)))
+    root = StatementError(1, 1, 62, "SYNTAX_ERROR", "Syntax error", "CREATE TABLE d.base (x UInt8,", "s.sql")
+    caused = StatementError(1, 3, 60, "UNKNOWN_TABLE", "Table d.base does not exist.", "CREATE VIEW d.v", "s.sql")
+    other = StatementError(1, 4, 60, "UNKNOWN_TABLE", "Table d.other does not exist.", "CREATE VIEW d.w", "s.sql")
+    assert _once([root, caused, other], source) == [root, other]
+    assert _once([caused, other], source) == [caused, other]  # without the root error both are causes

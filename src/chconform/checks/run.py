@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -293,7 +294,7 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
     result = SourceResult(
         path=spec.path,
         role=spec.role,
-        errors=tuple(replace(e, source=e.source or spec.path) for e in _once(errors)),
+        errors=tuple(replace(e, source=e.source or spec.path) for e in _once(errors, source)),
         differences=tuple(diffs),
         missing_tables=missing,
         skipped=tuple(skipped),
@@ -305,10 +306,32 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
     return AppliedSource(spec, source, result, snap1)
 
 
-def _once(errors: list[StatementError]) -> list[StatementError]:
-    """One finding per cause: a round-2 error that repeats the same statement's round-1 error is not shown again."""
+def _once(errors: list[StatementError], source: Source | None = None) -> list[StatementError]:
+    """One finding per cause: a round-2 error that repeats the same statement's round-1 error is not shown again,
+    nor an "unknown table/database" error about an object whose own CREATE failed (and is shown) before it."""
     first = {(e.source, e.line, e.code, e.name, e.message) for e in errors if e.round == 1}
-    return [e for e in errors if e.round != 2 or (e.source, e.line, e.code, e.name, e.message) not in first]
+    out = [e for e in errors if e.round != 2 or (e.source, e.line, e.code, e.name, e.message) not in first]
+    if source is None:
+        return out
+    kept: list[StatementError] = []
+    failed: dict[int, set[str]] = {}  # round → names whose CREATE failed so far
+    for e in out:
+        gone = failed.setdefault(e.round, set())
+        if e.name in _CONSEQUENCES and any(_names(e.message, n) for n in gone):
+            continue
+        kept.append(e)
+        for stmt in source.statements:
+            if stmt.kind.startswith("create_") and stmt.target and stmt.line <= e.line <= stmt.line + stmt.text.count("\n"):
+                gone.add(stmt.target.split(".", 1)[1] if stmt.kind == "create_database" else stmt.target)
+    return kept
+
+
+_CONSEQUENCES = frozenset({"UNKNOWN_TABLE", "UNKNOWN_DATABASE"})
+
+
+def _names(message: str, name: str) -> bool:
+    """Whether ClickHouse's message is about `name` (`Table db.t does not exist`, `Database db does not exist`)."""
+    return re.search(rf"(?<![\w.`]){re.escape(name)}(?![\w`])", message.replace("`", "")) is not None
 
 
 def _missing(must: tuple[str, ...], snap: Snapshot, source: Source, errors: list[StatementError]) -> tuple[str, ...]:

@@ -67,3 +67,6 @@ CREATE TABLE IF NOT EXISTS ledger.balances
 )
 ENGINE = ReplacingMergeTree
 ORDER BY account_id;
+
+CREATE VIEW IF NOT EXISTS ledger.large_balances AS
+SELECT account_id, balance FROM ledger.balances WHERE balance > 1000000;
