@@ -84,7 +84,8 @@ def built(request: pytest.FixtureRequest) -> dict[str, tuple[Table, Table]]:
         instance.execute("CREATE TABLE src.a (id UInt64) ENGINE = Memory")
         instance.execute("CREATE TABLE src.b (id UInt64) ENGINE = Memory")
         sides: dict[str, tuple[str, str]] = {}
-        for k, (name, want, got, *_) in enumerate(CASES + SAME):
+        pairs = [(c[0], c[1], c[2]) for c in CASES] + SAME
+        for k, (name, want, got) in enumerate(pairs):
             dbs = (f"c{k}_want", f"c{k}_got")
             for db, statements in zip(dbs, (want, got)):
                 instance.execute(f"CREATE DATABASE {db}")
