@@ -101,6 +101,10 @@ def only_the_fault_fails(result: RunResult, name: str, cause: str) -> str:
     return next(line for line in lines if cause in line)
 
 
+def _shutdown(worker: Worker) -> None:
+    worker.call({"sql": "SYSTEM SHUTDOWN", "fmt": "TabSeparated"}, 30, "running a statement")
+
+
 def kill_with(signum: int) -> Callable[[Worker], None]:
     return lambda worker: worker.signal_group(signum)
 
@@ -123,8 +127,7 @@ FAULTS: dict[str, tuple[str, str, dict[str, Callable[[Worker], None]], str, dict
                         "SYSTEM SHUTDOWN;", {}, "REFUSED", {}),
     "system_shutdown_unguarded": ("SYSTEM SHUTDOWN reaching an engine with every layer off: it exits, one source lost",
                                   "CREATE TABLE zakaz.u /* inject:shutdown */ (a UInt8) ENGINE = Memory;",
-                                  {"inject:shutdown": lambda worker: worker.call(
-                                      {"sql": "SYSTEM SHUTDOWN", "fmt": "TabSeparated"}, 30, "running a statement")},
+                                  {"inject:shutdown": lambda worker: _shutdown(worker)},
                                   "killed by signal SIGTERM",
                                   {"hardening": Hardening(gate=False, privileges=False, constraints=False, landlock=False)}),
     "out_of_memory": ("a query needing more memory than the engine may use",
@@ -154,7 +157,7 @@ def test_a_fault_costs_one_source(name: str, tmp_path: Path) -> None:
     inner = EmbeddedBackend(timeout_s=config.timeout_s, **{k: v for k, v in options.items() if k != "timeout_s"})
     backend = FaultyBackend(inner, faults)
     try:
-        result = run_check(config, backend, jobs=2)  # type: ignore[arg-type]
+        result = run_check(config, backend, jobs=2)
     finally:
         backend.close()
     line = only_the_fault_fails(result, name, cause)

@@ -21,15 +21,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance, Hardening, limit_settings
+from chconform.checks.run import run_check
 from chconform.cli import run
 from chconform.config import load_config
+from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance, Hardening, limit_settings
 from chconform.errors import EngineError
 from chconform.reports.render import render_json, render_text
-from chconform.checks.run import run_check
 from tests.reliability import normalise, record
 
 pytestmark = pytest.mark.engine
@@ -94,7 +95,8 @@ _OFF = dict(gate=False, privileges=False, constraints=False, landlock=False, dro
             verdict_session=False)
 
 
-def _only(**on: int) -> Hardening:
+def _only(**on: Any) -> Hardening:
+    """Every layer off but those given (and any resource limit given)."""
     return Hardening(**{**_OFF, **on})
 
 
