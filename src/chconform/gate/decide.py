@@ -16,7 +16,6 @@ are fine) and refuses what reaches outside the engine:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -318,9 +317,10 @@ def _dictionary(node: dict[str, Any]) -> Verdict:
 def _markers_are_types(tree: dict[str, Any], markers: tuple[str, ...]) -> Verdict:
     """Each lifted JSON(...) comes back as a data type, once, nowhere else: its arguments were type arguments."""
     as_types = [node.get("name") for _, node in _nodes(tree) if node.get("type") == "DataType"]
-    dumped = json.dumps(tree)
+    everywhere = [str(item) for _, node in _nodes(tree) for value in node.values()
+                  for item in (value if isinstance(value, list) else [value]) if not isinstance(item, (dict, list))]
     for marker in markers:
-        if as_types.count(marker) != 1 or dumped.count(marker) != 1:
+        if as_types.count(marker) != 1 or sum(marker in v for v in everywhere) != 1:
             return _refuse("a JSON(...) that is not a column type stands where ClickHouse cannot serialise the tree")
     return RUN
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -90,12 +92,30 @@ def parse_many(engine: Engine, texts: Sequence[str]) -> list[Parsed]:
 
 def _from_json(text: str, reply: str) -> Parsed:
     try:
-        tree = json.loads(reply)
-    except ValueError:
+        tree = _deep_json(reply)
+    except (ValueError, RecursionError):
         return Parsed(text, error="ClickHouse's parse is not valid JSON")
     if not isinstance(tree, dict):
         return Parsed(text, error="ClickHouse's parse is not a tree")
     return Parsed(text, tree=tree)
+
+
+_DEPTH_LOCK = threading.Lock()
+
+
+def _deep_json(reply: str) -> Any:
+    """json.loads, also for the deepest tree ClickHouse parses (its AST depth limit is 1000, three JSON levels
+    a node): Python's decoder recurses, so the interpreter's limit is raised for that one decode."""
+    try:
+        return json.loads(reply)
+    except RecursionError:
+        with _DEPTH_LOCK:
+            old = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(old, 20_000))
+            try:
+                return json.loads(reply)
+            finally:
+                sys.setrecursionlimit(old)
 
 
 def _first_line(error: str) -> str:
@@ -143,7 +163,10 @@ def _unserialisable(engine: Engine, items: list[tuple[str, str]]) -> list[Parsed
             if reply.ok is None:
                 out[i] = Parsed(text, kind=kind, error=f"EXPLAIN AST fails: {_first_line(reply.error)}")
             else:
-                out[i] = Parsed(text, explain=explain_tree(reply.ok), kind=kind, canonical=explains[i])
+                try:
+                    out[i] = Parsed(text, explain=explain_tree(reply.ok), kind=kind, canonical=explains[i])
+                except RecursionError:
+                    out[i] = Parsed(text, kind=kind, error="EXPLAIN AST is deeper than the gate reads")
     return [p for p in out if p is not None]
 
 
