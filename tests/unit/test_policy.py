@@ -237,10 +237,10 @@ def test_gate_ast_walks_deep_trees_without_recursion() -> None:
 
 
 def test_the_deepest_tree_clickhouse_gives_is_read_and_walked() -> None:
-    node: dict[str, Any] = fn("file", None, lit("/etc/hostname"))
-    for _ in range(1000):  # ClickHouse's AST depth limit; three JSON levels a node
-        node = {"type": "Function", "name": "plus", "arguments": {"type": "ExpressionList", "children": [node]}}
-    tree = __import__("json").dumps({"type": "SelectWithUnionQuery", "list_of_selects": node})
+    depth = 1000  # ClickHouse's AST depth limit; three JSON levels a node (written out: json.dumps recurses too)
+    inner = '{"type": "Function", "name": "file", "arguments": {"children": [{"type": "Literal"}]}}'
+    nested = '{"type": "Function", "name": "plus", "arguments": {"children": [' * depth + inner + "]}}" * depth
+    tree = '{"type": "SelectWithUnionQuery", "list_of_selects": ' + nested + "}"
     (parsed,) = parse_many(FakeEngine({("parseQueryToJSON", "deep"): EngineReply(tree)}), ["deep"])
     v = decide(parsed)
     assert v.action == "refuse" and "file() reaches host files" in v.reason
