@@ -294,7 +294,8 @@ def apply_source(backend: Backend, config: Config, spec: SourceSpec) -> AppliedS
     result = SourceResult(
         path=spec.path,
         role=spec.role,
-        errors=tuple(replace(e, source=e.source or spec.path) for e in _once(errors, source)),
+        errors=tuple(replace(e, source=e.source or spec.path, statement=_shown(e.statement, source))
+                     for e in _once(errors, source)),
         differences=tuple(diffs),
         missing_tables=missing,
         skipped=tuple(skipped),
@@ -324,6 +325,11 @@ def _once(errors: list[StatementError], source: Source | None = None) -> list[St
             if stmt.kind.startswith("create_") and stmt.target and stmt.line <= e.line <= stmt.line + stmt.text.count("\n"):
                 gone.add(stmt.target.split(".", 1)[1] if stmt.kind == "create_database" else stmt.target)
     return kept
+
+
+def _shown(statement: str, source: Source) -> str:
+    """A statement's first line as shown; where the one-node rewrite blanked a clause, without the gap."""
+    return " ".join(statement.split()) if source.rewrites else statement
 
 
 _CONSEQUENCES = frozenset({"UNKNOWN_TABLE", "UNKNOWN_DATABASE"})
