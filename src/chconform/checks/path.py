@@ -458,7 +458,8 @@ class _Walk:
         why = ""
         for sql, marker in tries:
             try:
-                self.instance.execute(sql, timeout=self.config.timeout_s)
+                # chconform's own statement: in the verdict session where the engine has one (no source's SET)
+                getattr(self.instance, "execute_own", self.instance.execute)(sql, timeout=self.config.timeout_s)
             except EngineError as exc:
                 why = f"insert refused: {exc}"
                 continue
