@@ -159,9 +159,11 @@ def _build(file: Path, data: dict[str, Any]) -> Config:
                           "role \"dump\" or \"init\"")
     sources = tuple(s for s in sources if s.role != "step")
     variables = _variables(where, _table(where, data, "variables"))
-    if variables:  # every reader of a source substitutes the same values
-        sources = tuple(replace(s, variables=variables) for s in sources)
-        steps_only = tuple(replace(s, variables=variables) for s in steps_only)
+    values = dict(variables)  # every reader of a source substitutes the same values; table names may hold them
+    key_tables = tuple(_substituted(where, values, list(key_tables), "key_tables"))
+    sources = tuple(replace(s, variables=variables, must_define=tuple(
+        _substituted(where, values, list(s.must_define), f"source {s.path!r} must_define"))) for s in sources)
+    steps_only = tuple(replace(s, variables=variables) for s in steps_only)
     max_mb = data.get("max_source_mb", 256)
     if not isinstance(max_mb, (int, float)) or isinstance(max_mb, bool) or max_mb <= 0:
         raise ConfigError(f"{where}: max_source_mb must be a positive number of megabytes, not {max_mb!r}")
@@ -444,12 +446,12 @@ def _variables(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((name, str(value)) for name, value in raw.items()))
 
 
-def _substituted(where: str, variables: dict[str, str], statements: list[str]) -> list[str]:
+def _substituted(where: str, variables: dict[str, str], statements: list[str], what: str = "prelude") -> list[str]:
     from chconform.errors import SourceError
     from chconform.sql.templates import substitute
 
     try:
-        return [substitute(text, variables, f"{where}: prelude") for text in statements]
+        return [substitute(text, variables, f"{where}: {what}") for text in statements]
     except SourceError as exc:
         raise ConfigError(str(exc)) from None
 

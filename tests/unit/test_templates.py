@@ -98,3 +98,16 @@ def test_placeholder_in_a_comment_needs_no_value() -> None:
     assert substitute(text, {"X": "1"}) == "-- filled in by deploy: ${LOGS_TTL}\nSELECT 1;"
     with pytest.raises(SourceError, match=r":2: placeholder \$\{X\}"):
         substitute(text, {})
+
+
+def test_table_names_in_the_configuration_are_substituted_too(tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(TEMPLATE, encoding="utf-8")
+    file = tmp_path / "chconform.toml"
+    body = ('canonical = "schema.sql"\nkey_tables = ["${DATABASE}.logs"]\n'
+            '[[source]]\npath = "schema.sql"\nmust_define = "all"\n')
+    file.write_text(body + '[variables]\nDATABASE = "audit"\nLOGS_TTL = 30\n', encoding="utf-8")
+    config = load_config(file)
+    assert config.key_tables == ("audit.logs",) and config.sources[0].must_define == ("audit.logs",)
+    file.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"key_tables:1: placeholder \$\{DATABASE\} has no value"):
+        load_config(file)
