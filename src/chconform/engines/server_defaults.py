@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
@@ -41,7 +41,6 @@ class ServerProfile:
     server: tuple[tuple[str, str], ...] = tuple(SERVER_DEFAULTS.items())
     merge_tree: tuple[tuple[str, str], ...] = ()
     profile: tuple[tuple[str, str], ...] = ()  # session settings of the default profile
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 def macros_of(config: Config | None) -> dict[str, str]:
