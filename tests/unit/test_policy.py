@@ -244,3 +244,19 @@ def test_the_deepest_tree_clickhouse_gives_is_read_and_walked() -> None:
     (parsed,) = parse_many(FakeEngine({("parseQueryToJSON", "deep"): EngineReply(tree)}), ["deep"])
     v = decide(parsed)
     assert v.action == "refuse" and "file() reaches host files" in v.reason
+
+
+@pytest.mark.parametrize(("key", "text", "role"), [
+    ("invalidate_query", "SELECT max(k) FROM file('/etc/hostname')", "statement"),
+    ("update_field", "SELECT 1 WHERE updated, file('/etc/hostname')", "expression"),
+    ("query", "SELECT k, file('/etc/hostname') FROM t", "statement"),
+])
+def test_every_sql_part_of_a_clickhouse_dictionary_source_is_gated(key: str, text: str, role: str) -> None:
+    raw = text.removeprefix("SELECT 1 WHERE ") if role == "expression" else text
+    tree = source("clickhouse", table="t", **{key: raw})
+    reads = {"type": "SelectWithUnionQuery", "list_of_selects": {"children": [
+        {"type": "SelectQuery", "select": {}, **({"where": fn("file")} if role == "expression" else {}),
+         "tables": {"x": fn("file")}}]}}
+    v = decide(Parsed("", tree=tree), {text: Parsed(text, tree=reads)})
+    assert v.action == "refuse" and f"the dictionary's {key.upper()}" in v.reason, v.reason
+    assert decide(Parsed("", tree=tree), {}).action == "refuse"  # not parsed: no run
