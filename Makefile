@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: check test validate evidence bench lint mutate clean-venv
+.PHONY: check test validate evidence bench lint mutate reliability clean-venv
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 2; }
@@ -35,6 +35,9 @@ lint: $(STAMP)           ## ruff and mypy on the package (configured in pyprojec
 mutate: $(STAMP)         ## mutation score per core module vs the unit tests (docs/MUTATION.md); MODULES="config gate" for some
 	test -x $(BIN)/mutmut || $(BIN)/python -m pip install --quiet -e '.[mutation]'
 	nice -n 19 $(BIN)/python scripts/mutation_score.py $(MODULES)
+
+reliability: $(STAMP)    ## run the hostile-input, forgery, limit and fault probes; rewrite docs/RELIABILITY.md's table
+	$(BIN)/python -m tests.reliability
 
 clean-venv:
 	rm -rf $(VENV)
