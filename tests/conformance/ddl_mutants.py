@@ -51,7 +51,7 @@ _ASPECT = {
     "column type": "column_type", "column Nullable": "column_type", "column LowCardinality": "column_type",
     **{f"column {k}": "column_default" for k in _KINDS}, "column CODEC": "column_codec",
     "column TTL": "column_ttl", "column COMMENT": "column_comment", "column STATISTICS": "column_statistics",
-    "column SETTINGS": "create_query",  # modelled by nothing: the catch-all's
+    "column SETTINGS": "create_query", "view SQL SECURITY": "create_query",  # modelled by nothing: the catch-all's
     "column HIERARCHICAL": "column_options", "column INJECTIVE": "column_options", "ENGINE": "engine",
     "ENGINE args": "engine", "MV inner engine": "engine", "PARTITION BY": "partition_key", "ORDER BY": "sorting_key",
     "PRIMARY KEY": "primary_key", "dictionary PRIMARY KEY": "primary_key", "SAMPLE BY": "sampling_key",
@@ -196,13 +196,14 @@ def _element_ops(line: _Line, first: bool) -> Iterator[tuple[str, Op]]:
 
 
 _CLAUSE_WORDS = ("ENGINE", "PARTITION BY", "ORDER BY", "PRIMARY KEY", "SAMPLE BY", "TTL", "SETTINGS", "COMMENT",
-                 "AS", "TO", "SOURCE", "LIFETIME", "LAYOUT", "CREATE FUNCTION")
+                 "AS", "TO", "SOURCE", "LIFETIME", "LAYOUT", "SQL SECURITY", "CREATE FUNCTION")
 
 
 def _clause_ops(word: str, line: _Line, kind: str, columns: list[str]) -> Iterator[tuple[str, Op]]:
     """Mutations of one clause line after the element list."""
     body, value = line.body, line.body[len(word) :].strip()
-    label = {"AS": "view query", "TO": "MV TO", "CREATE FUNCTION": "FUNCTION"}.get(word, word)
+    label = {"AS": "view query", "TO": "MV TO", "CREATE FUNCTION": "FUNCTION", "SQL SECURITY": "view SQL SECURITY"
+             }.get(word, word)
     if kind == "dictionary" and word in ("SOURCE", "LIFETIME", "LAYOUT", "PRIMARY KEY"):
         label = f"dictionary {word}"
     if kind == "materialized_view" and word == "ENGINE":
@@ -233,6 +234,8 @@ def _clause_ops(word: str, line: _Line, kind: str, columns: list[str]) -> Iterat
         yield label, ("change", to(body.replace("toYYYYMM(", "toMonday(")))
     elif word == "SETTINGS":
         yield label, ("add", to(f"{body}, min_bytes_for_wide_part = 0"))
+    elif word == "SQL SECURITY":
+        yield label, ("drop", [])
     if word not in ("ENGINE", "ORDER BY", "LAYOUT", "TO", "PARTITION BY", "SAMPLE BY") and not (
             word == "PRIMARY KEY" and kind == "dictionary"):
         bumped = _bump(body)

@@ -44,6 +44,7 @@ ENGINE = ReplacingMergeTree(ver)
 ORDER BY account_id;
 
 CREATE VIEW IF NOT EXISTS {db}.big_events
+SQL SECURITY INVOKER
 AS SELECT id, day, amount FROM {db}.events WHERE amount > 100;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.daily_mv

@@ -30,6 +30,7 @@ def _table_aspects(d: Definition) -> list[tuple[str, object, str]]:
         ("projections", d.projections, "; ".join(p.text for p in d.projections) or "none"),
         ("constraints", d.constraints, "; ".join(c.text for c in d.constraints) or "none"),
         ("definition", d.body, d.body.text),
+        ("sql_security", d.security, d.security.text),
     ]
 
 

@@ -104,6 +104,7 @@ class Definition:
     projections: tuple[Canon, ...] = ()
     constraints: tuple[Canon, ...] = ()
     body: Canon = EMPTY  # dictionaries: the whole definition
+    security: Canon = EMPTY  # a view's DEFINER and SQL SECURITY, as written
     source: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
     undecidable: str = field(default="", compare=False)
@@ -384,6 +385,7 @@ def _view(base: Definition, column_tokens: list[Token], clauses: dict[str, list[
         ttl=_ttl(clauses.get("ttl", [])),
         settings=_settings(clauses.get("settings", []), engine) if engine.key else (),
         view_query=canon(query),
+        security=canon([*clauses.get("definer", []), *clauses.get("security", [])]),
         target=target,
         query_tokens=tuple(query),
     )
