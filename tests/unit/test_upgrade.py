@@ -354,3 +354,39 @@ def test_a_table_swapped_for_another_that_was_never_a_copy_is_a_candidate_loss()
     assert replaced(base, checkpoints, "s.sql") == [DataLoss("z.t", 1, 0, "s.sql", 2, "DROP TABLE z.t_v2")]
     renamed = _walk("RENAME TABLE z.t TO z.t_old;", [{"z.t_old": (U1, 1)}, {"z.t_old": (U1, 1)}])
     assert replaced(Census({"z.t": (U1, 1)}), renamed, "s.sql") == []  # its own table lives on elsewhere
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("ALTER TABLE a.t MODIFY COLUMN s Enum8('x' = 1, 'y' = 2) DEFAULT 'x' COMMENT 'state'",
+         [("s", "Enum8('x' = 1, 'y' = 2)")]),
+        ("ALTER TABLE a.t MODIFY COLUMN IF EXISTS n Nullable(UInt32), MODIFY COLUMN `d` Date AFTER n",
+         [("n", "Nullable(UInt32)"), ("d", "Date")]),
+        ("ALTER TABLE a.t MODIFY COLUMN s COMMENT 'only a comment'", []),
+        ("ALTER TABLE a.t MODIFY COLUMN s REMOVE TTL", []),
+        ("ALTER TABLE a.t ADD COLUMN s String", []),
+        ("DROP TABLE a.t", []),
+    ],
+)
+def test_retyped_columns(text: str, found: list[tuple[str, str]]) -> None:
+    from chconform.checks.path import retyped_columns
+
+    (stmt,) = split_statements(text)
+    assert retyped_columns(stmt) == found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "value"),
+    [
+        ("String", "Enum8('x' = 1)", "toString(defaultValueOfTypeName('Enum8(\\'x\\' = 1)'))"),
+        ("Nullable(String)", "Nullable(UInt32)", "toString(defaultValueOfTypeName('UInt32'))"),
+        ("String", "Date", "toString(CAST(now() + toIntervalDay(1), 'Date'))"),  # not 1970: a TTL would delete it
+        ("String", "LowCardinality(String)", None),
+        ("UInt32", "UInt64", None),
+    ],
+)
+def test_a_sentinel_takes_a_value_of_the_type_its_string_column_becomes(old: str, new: str, value: str | None) -> None:
+    from chconform.checks.path import retyped_value
+
+    assert retyped_value(old, new) == value

@@ -48,6 +48,8 @@ __all__ = [
     "load_step",
     "marker_condition",
     "may_destroy",
+    "retyped_columns",
+    "retyped_value",
     "moves",
     "read_at_revision",
     "row_counts",
@@ -328,6 +330,44 @@ def replaced(baseline: Census, checkpoints: Sequence[tuple[Statement | None, Cen
     return out
 
 
+# Words that end the type of a `MODIFY COLUMN name type …` command.
+_AFTER_TYPE = frozenset({"DEFAULT", "MATERIALIZED", "ALIAS", "EPHEMERAL", "CODEC", "COMMENT", "TTL", "AFTER", "FIRST",
+                         "SETTINGS", "NULL", "NOT", "STATISTICS", "PRIMARY", "REMOVE", "MODIFY", "RESET"})
+
+
+def retyped_columns(stmt: Statement) -> list[tuple[str, str]]:
+    """(column, new type) of each `MODIFY COLUMN name type` command of an ALTER."""
+    if stmt.kind != "alter":
+        return []
+    code, out, i = _code(stmt), [], 0
+    while i + 2 < len(code):
+        if (code[i].upper, code[i + 1].upper) != ("MODIFY", "COLUMN"):
+            i += 1
+            continue
+        j = i + 2 + (2 if [t.upper for t in code[i + 2:i + 4]] == ["IF", "EXISTS"] else 0)
+        if j >= len(code):
+            break
+        column, start, depth = code[j].value, j + 1, 0
+        j = start
+        while j < len(code) and (depth or not (code[j].text == "," or code[j].upper in _AFTER_TYPE)):
+            depth += {"(": 1, ")": -1}.get(code[j].text, 0)
+            j += 1
+        if j > start:
+            out.append((column, stmt.text[code[start].start:code[j - 1].start + len(code[j - 1].text)]))
+        i = j
+    return out
+
+
+def retyped_value(old_type: str, new_type: str) -> str | None:
+    """What a sentinel's text in a String column becomes before the column takes `new_type` (None: nothing)."""
+    old, new = _base_type(old_type), _base_type(new_type)
+    if old != "String" or new == "String" or new.startswith("FixedString"):
+        return None
+    if re.fullmatch(r"Date(32)?|DateTime(64)?(\(.*\))?", new):
+        return f"toString(CAST(now() + toIntervalDay(1), {_literal(new)}))"
+    return f"toString(defaultValueOfTypeName({_literal(new)}))"
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -385,6 +425,10 @@ class _Walk:
         checkpoints: list[tuple[Statement | None, Census]] = []
         chunk: list[Statement] = []
         for stmt in source.statements:
+            if kept and retyped_columns(stmt):  # the sentinels' text must not fail a conversion prod data passes
+                self.apply(chunk, source.path, deadline)
+                chunk = []
+                self.adapt(stmt, deadline)
             chunk.append(stmt)
             if kept and may_destroy(stmt):
                 self.apply(chunk, source.path, deadline)
@@ -405,6 +449,25 @@ class _Walk:
         swapped = replaced(baseline, checkpoints, source.path)
         return lost + [x for x in swapped if self._copied(x.table, baseline.by_name[x.table][0], elsewhere=False)
                        is False]
+
+    def adapt(self, stmt: Statement, deadline: float) -> None:
+        """Before `MODIFY COLUMN` makes a String column another type, sentinels there take a value of that type."""
+        if not self.alive or stmt.target is None:
+            return
+        types = {str(r["name"]): str(r["type"]) for r in self.query(snapshot_query("columns"))
+                 if f"{r['database']}.{r['table']}" == stmt.target}
+        for column, new_type in retyped_columns(stmt):
+            value = retyped_value(types.get(column, ""), new_type)
+            if value is None:
+                continue
+            name = "`" + column.replace("`", "\\`") + "`"
+            try:  # a key column cannot be updated: then the statement meets the sentinel as it is
+                getattr(self.instance, "execute_own", self.instance.execute)(
+                    f"ALTER TABLE {_quoted(stmt.target)} UPDATE {name} = {value} "
+                    f"WHERE {name} LIKE 'chconform sentinel %'", timeout=self.config.timeout_s)
+            except EngineError:
+                continue
+        self.settle(deadline)
 
     def _copied(self, table: str, uuid: str, elsewhere: bool) -> bool | None:
         """True if the table's sentinel lives on in another table (copied there before the table went), or
