@@ -19,7 +19,7 @@ from chconform.config import Config, SourceSpec
 from chconform.engines.base import Backend, Instance
 from chconform.errors import ChconformError
 from chconform.model import Difference, Snapshot
-from chconform.plan.steps import Step, plan_steps
+from chconform.plan.steps import Step, literal, plan_steps, quote
 from chconform.schema.compare import compare
 from chconform.schema.snapshot import take_snapshot
 from chconform.sql.source import Source, split_statements
@@ -104,7 +104,9 @@ def _prove(config: Config, backend: Backend, canon: Canon, origin: str, start: l
         text = plan_text(steps)
         plan = Source("(plan)", text, "utf-8", tuple(split_statements(text)))
         walk.seed()
-        losses = walk.step(plan)
+        stored_views = _stored_views(before, steps)
+        held = _counts(walk, stored_views)
+        losses = walk.step(plan) + _view_losses(walk, stored_views, held, steps)
         errors = tuple(walk.errors)
         after = walk.snapshot() if walk.alive else before
         remaining = tuple(compare(canon.snapshot, after, chosen, missing=True)) if walk.alive else ()
@@ -119,6 +121,31 @@ def _prove(config: Config, backend: Backend, canon: Canon, origin: str, start: l
     finally:
         instance.close()
     return Proof(origin, steps, remaining, errors, tuple(losses), tuple(rerun), canon.version)
+
+
+def _stored_views(built: Snapshot, steps: Iterable[Step]) -> list[str]:
+    """Materialized views with storage of their own (no TO table) that the plan re-creates: their rows can go."""
+    touched = {t for s in steps if s.kind == "materialized_view" for t in s.tables}
+    return [n for n in sorted(touched) if (t := built.table(n)) is not None and t.kind == "materialized_view"
+            and not t.target]
+
+
+def _counts(walk: _Walk, views: list[str]) -> dict[str, int]:
+    if not views:
+        return {}
+    sql = " UNION ALL ".join(f"SELECT {literal(v)} AS v, count() AS n FROM {'.'.join(quote(p) for p in v.split('.', 1))}"
+                             for v in views)
+    return {str(r["v"]): int(r["n"]) for r in walk.query(sql)}
+
+
+def _view_losses(walk: _Walk, views: list[str], before: dict[str, int], steps: Iterable[Step]) -> list[DataLoss]:
+    """Rows a re-created materialized view's own storage held (the path's census counts tables, not views)."""
+    if not walk.alive or not views:
+        return []
+    after = _counts(walk, views)
+    by_table = {t: s for s in steps for t in s.tables}
+    return [DataLoss(v, before[v], after.get(v, 0), "(plan)", None, by_table[v].statement.splitlines()[0])
+            for v in views if after.get(v, 0) < before.get(v, 0)]
 
 
 def plan_source(config: Config, backend: Backend, spec: SourceSpec, canon: Canon) -> Proof:
