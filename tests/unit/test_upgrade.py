@@ -382,6 +382,7 @@ def test_retyped_columns(text: str, found: list[tuple[str, str]]) -> None:
         ("String", "Enum8('x' = 1)", "toString(defaultValueOfTypeName('Enum8(\\'x\\' = 1)'))"),
         ("Nullable(String)", "Nullable(UInt32)", "toString(defaultValueOfTypeName('UInt32'))"),
         ("String", "Date", "toString(CAST(now() + toIntervalDay(1), 'Date'))"),  # not 1970: a TTL would delete it
+        ("String", "FixedString(2)", "toString(defaultValueOfTypeName('FixedString(2)'))"),  # the text is too long
         ("String", "LowCardinality(String)", None),
         ("UInt32", "UInt64", None),
     ],

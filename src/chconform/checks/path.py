@@ -361,7 +361,7 @@ def retyped_columns(stmt: Statement) -> list[tuple[str, str]]:
 def retyped_value(old_type: str, new_type: str) -> str | None:
     """What a sentinel's text in a String column becomes before the column takes `new_type` (None: nothing)."""
     old, new = _base_type(old_type), _base_type(new_type)
-    if old != "String" or new == "String" or new.startswith("FixedString"):
+    if old != "String" or new == "String":
         return None
     if re.fullmatch(r"Date(32)?|DateTime(64)?(\(.*\))?", new):
         return f"toString(CAST(now() + toIntervalDay(1), {_literal(new)}))"
