@@ -29,10 +29,13 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          _arguments)
 def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.config import load_config
-    from chconform.plan.sync import encode, plan, unified_diff, write_atomic
+    from chconform.plan.sync import beyond_sync, encode, plan, unified_diff, write_atomic
+
+    from chconform.checks.static import validate
 
     config = load_config(args.config)
     plans = plan(config)
+    only_plan = beyond_sync(plans, validate(config))
     changed = [p for p in plans if p.changed]
     for p in plans:
         out.writelines(f"note: {note}\n" for note in p.notes)
@@ -43,7 +46,8 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.writelines(f"sync: {e.why}\n" for e in sorted(p.edits, key=lambda e: e.start))
         out.write(f"sync: {len(changed)} file{'s' if len(changed) != 1 else ''} would change"
                   + (f": {', '.join(p.path for p in changed)}; run `chconform sync --write`\n" if changed else "\n"))
-        return EXIT_FOUND if changed else EXIT_OK
+        _only_plan(only_plan, out)
+        return EXIT_FOUND if changed or only_plan else EXIT_OK
     data = {p.path: encode(p.new, p.encoding, p.path) for p in changed}  # every file encodable before any write
     for p in changed:
         write_atomic(p.file, data[p.path])
@@ -51,9 +55,17 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"sync: wrote {p.path}\n")
     if not changed:
         out.write("sync: nothing to change\n")
-    from chconform.checks.static import validate
     from chconform.commands.validate import render_text
 
     report = validate(config)
     out.write(render_text(report))
+    _only_plan(beyond_sync(plans, report), out)
     return EXIT_OK if report.ok else EXIT_FOUND
+
+
+def _only_plan(found: list[tuple[str, str]], out: TextIO) -> None:
+    """What rewriting CREATE text cannot fix, and the command that can."""
+    for _, line in found:
+        out.write(f"sync: not fixable by rewriting a definition: {line}\n")
+    for path in sorted({p for p, _ in found}):
+        out.write(f"sync: `chconform plan {path}` prints the SQL that brings {path} to the canon\n")

@@ -23,7 +23,9 @@ from chconform.config import Config, SourceSpec
 from chconform.errors import SourceError
 from chconform.sql.source import Source, Statement
 
-__all__ = ["Edit", "FilePlan", "canonical_texts", "encode", "plan", "plan_source", "unified_diff", "write_atomic"]
+_SYNCED = ("create_table", "create_view", "create_materialized_view", "create_dictionary")
+
+__all__ = ["Edit", "FilePlan", "canonical_texts", "encode", "plan", "plan_source", "unified_diff", "write_atomic", "beyond_sync"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Edit:
     end: int
     text: str
     why: str
+    object: str = ""  # the object whose definition the edit makes canonical
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,15 @@ def _with_newlines(text: str, nl: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", nl)
 
 
-def canonical_texts(canon: Source, key_tables: tuple[str, ...], prelude: tuple[str, ...] = ()) -> dict[str, str]:
-    """The statement text (without `;`) that defines each key table in the canonical source's end state."""
+def canonical_texts(canon: Source, key_tables: tuple[str, ...] | None = None,
+                    prelude: tuple[str, ...] = ()) -> dict[str, str]:
+    """The statement text (without `;`) that defines each object (default: every one the canon creates:
+    tables, views, materialized views, dictionaries) in the canonical source's end state."""
     from chconform.schema.static import simulate
 
     objects = simulate(canon, prelude).objects
     out = {}
-    for table in key_tables:
+    for table in sorted(objects) if key_tables is None else key_tables:
         d = objects.get(table)
         if d is None or d.undecidable or d.altered:
             continue  # no text to copy: absent, or its end state is only the engine's to know
@@ -106,7 +111,7 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
     stmts = source.statements
     last_key: Statement | None = None
     for i, stmt in enumerate(stmts):
-        if stmt.kind != "create_table" or stmt.target not in key_tables:
+        if stmt.kind not in _SYNCED or stmt.target not in texts:
             continue
         last_key = stmt
         want = canon_defs.get(stmt.target)
@@ -127,11 +132,13 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
             continue
         why = ", ".join(sorted({d.aspect for d in differs})) or "IF NOT EXISTS / OR REPLACE"
         edits.append(Edit(stmt.start, stmt.start + len(stmt.text), _with_newlines(texts[stmt.target], nl),
-                          f"{source.path}:{stmt.line}  {stmt.target}: rewritten to the canonical text ({why})"))
-        dropped = i > 0 and stmts[i - 1].kind == "drop_table" and stmts[i - 1].target == stmt.target
-        if drops and not dropped:
-            edits.append(Edit(stmt.start, stmt.start, f"DROP TABLE IF EXISTS {_name(stmt.target)};{nl}",
-                              f"{source.path}:{stmt.line}  {stmt.target}: DROP TABLE IF EXISTS added before it ({spec.role})"))
+                          f"{source.path}:{stmt.line}  {stmt.target}: rewritten to the canonical text ({why})",
+                          stmt.target))
+        word = "TABLE" if stmt.kind == "create_table" else "DICTIONARY" if stmt.kind == "create_dictionary" else "VIEW"
+        if drops and not _dropped_before(stmts, i) and not flags.or_replace:
+            edits.append(Edit(stmt.start, stmt.start, f"DROP {word} IF EXISTS {_name(stmt.target)};{nl}",
+                              f"{source.path}:{stmt.line}  {stmt.target}: DROP {word} IF EXISTS added before it "
+                              f"({spec.role})"))
     defined = simulate(source, prelude).objects
     missing = [t for t in spec.must_define if t not in defined]
     anchor = last_key or next((s for s in reversed(stmts) if s.kind == "create_database"), None)
@@ -160,6 +167,17 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
     return FilePlan(source.path, spec.file, source.encoding, old, new, tuple(edits), tuple(notes))
 
 
+def _dropped_before(stmts: tuple[Statement, ...], i: int) -> bool:
+    """A DROP of the same object stands earlier, after its previous CREATE (a block of drops at the top counts)."""
+    target = stmts[i].target
+    for stmt in reversed(stmts[:i]):
+        if stmt.target == target and stmt.kind == "drop_table":
+            return True
+        if stmt.target == target and stmt.kind.startswith("create_"):
+            return False
+    return False
+
+
 def _rewritten(source: Source, stmt: Statement) -> bool:
     """Whether the one-node rewrite changed this statement (its text is not the file's)."""
     return any(stmt.start <= r.offset < stmt.end for r in source.rewrites)
@@ -172,7 +190,7 @@ def plan(config: Config) -> list[FilePlan]:
 
     sources = read_sources(config)
     canon = sources[config.canonical]
-    texts = canonical_texts(canon, config.key_tables, config.prelude)
+    texts = canonical_texts(canon, None, config.prelude)
     clustered = {t for t in texts if any(_rewritten(canon, s) for s in canon.creates(t))}
     texts = {t: x for t, x in texts.items() if t not in clustered}  # its text here lacks ON CLUSTER / replication
     objects = simulate(canon, config.prelude).objects
@@ -187,6 +205,19 @@ def plan(config: Config) -> list[FilePlan]:
                     canon.original or canon.text, (), notes)
     return [head] + [plan_source(sources[s.path], s, texts, config.key_tables, config.prelude)
                      for s in config.sources if s.path != config.canonical]
+
+
+def beyond_sync(plans: list[FilePlan], report: object) -> list[tuple[str, str]]:
+    """(source, finding) the static validator reports that no edit of these plans touches: only `plan` fixes them
+    (an ALTER in a migration, a definition left alone, a table the canon changes after creating it)."""
+    edited = {(p.path, e.object) for p in plans for e in p.edits if e.object}
+    out = []
+    for s in getattr(report, "sources", ()):
+        for d in s.differences:
+            if (s.path, d.object) not in edited:
+                obj = f"{d.object}.{d.column}" if d.column else d.object
+                out.append((s.path, f"{s.path}:{d.line}  {obj}  {d.aspect}" if d.line else f"{s.path}  {obj}  {d.aspect}"))
+    return out
 
 
 def unified_diff(p: FilePlan) -> str:
