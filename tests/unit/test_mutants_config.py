@@ -94,3 +94,88 @@ def test_an_unknown_rule_and_an_unknown_evidence_row_are_refused(tmp_path: Path)
     with pytest.raises(ChconformError) as row:
         item_texts(config)
     assert "evidence.items.dokcs: no such row" in str(row.value)
+
+
+MISTAKES = {  # name: (the config, the one line it gets; {file} and {dir} stand for the paths)
+    "root-not-dir": ('root = "a.sql"\n' + BASE.split("\n",1)[1],
+        '{file}: root {dir}/a.sql is not a directory'),
+    "no-canonical": (BASE.replace('canonical = "a.sql"\n', ''),
+        "{file}: missing key 'canonical' (the canonical source, relative to root)"),
+    "key-table-unqualified": (BASE.replace('key_tables = ["z.t"]', 'key_tables = ["t"]'),
+        "{file}: key_tables entry 't' must be written as database.table"),
+    "key-tables-not-list": (BASE.replace('key_tables = ["z.t"]', 'key_tables = "z.t"'),
+        '{file}: key_tables must be a list of strings'),
+    "twice": (BASE + '[[source]]\npath = "a.sql"\n',
+        "{file}: source 'a.sql' is configured twice"),
+    "canon-not-source": (BASE.replace('canonical = "a.sql"', 'canonical = "c.sql"'),
+        "{file}: canonical 'c.sql' is not one of the configured sources; add a [[source]] for it"),
+    "canon-step": (BASE.replace('must_define = "all"\n', 'must_define = "all"\nrole = "step"\n', 1),
+        '{file}: canonical \'a.sql\' has role "step"; the canon is applied alone, give it role "dump" or "init"'),
+    "max-mb": ('max_source_mb = 0\n' + BASE,
+        '{file}: max_source_mb must be a positive number of megabytes, not 0'),
+    "timeout": ('timeout_s = 0\n' + BASE,
+        '{file}: timeout_s must be a positive number of seconds, not 0'),
+    "timeout-type": ('timeout_s = "60"\n' + BASE,
+        "{file}: timeout_s must be a positive number of seconds, not '60'"),
+    "engine": ('engine = 24.8\n' + BASE,
+        '{file}: engine must be a ClickHouse release such as "24.8" or a list of them, not 24.8'),
+    "outside": (BASE.replace('path = "b.sql"\nrole', 'path = "../b.sql"\nrole'),
+        "{file}: source[1].path '../b.sql' is outside the root {dir}"),
+    "not-found": (BASE.replace('path = "b.sql"\nrole', 'path = "nope.sql"\nrole'),
+        '{file}: source[1].path file not found: {dir}/nope.sql'),
+    "no-path": (BASE.replace('path = "b.sql"\nrole', 'role'),
+        '{file}: source[1] needs a path'),
+    "role": (BASE.replace('role = "migration"', 'role = "seed"'),
+        "{file}: source 'b.sql' has unknown role 'seed' (use one of: dump, init, migration, step)"),
+    "must-define": (BASE.replace('must_define = "all"', 'must_define = "some"'),
+        '{file}: source \'a.sql\': must_define must be "all" or a list of tables'),
+    "prelude-missing": ('prelude = ["none.sql"]\n' + BASE,
+        '{file}: prelude file not found: {dir}/none.sql'),
+    "path-steps": (BASE.replace('steps = ["b.sql"]', 'steps = []'),
+        '{file}: path[0].steps must be a non-empty list of files, directories or globs'),
+    "path-name-type": (BASE.replace('name = "up"', 'name = 1'),
+        '{file}: path[0].name must be a string, not 1'),
+    "bootstrap-not-table": ('bootstrap = 1\n' + BASE,
+        '{file}: write bootstrap as a [bootstrap] table (in pyproject.toml: [tool.chconform.bootstrap])'),
+    "smoke-job-row-type": (BASE + '[smoke]\njob_table = "z.j"\n[smoke.job_row]\nx = [1]\n',
+        '{file}: smoke.job_row.x must be a string or a number, not [1]'),
+    "smoke-row-without-table": (BASE + '[smoke.job_row]\nx = 1\n',
+        '{file}: smoke.job_row needs smoke.job_table (the table the row goes to)'),
+    "smoke-unqualified": (BASE + '[smoke]\njob_table = "j"\n',
+        "{file}: smoke.job_table entry 'j' must be written as database.table"),
+    "evidence-map": (BASE + '[evidence]\nitems = "x"\n',
+        '{file}: evidence.items must be a table of strings'),
+    "evidence-path": (BASE + '[evidence]\naudit_report = "../x.md"\n',
+        "{file}: evidence path '../x.md' must be relative to the repository, inside it"),
+    "evidence-log-name": (BASE + '[evidence]\nsmoke_log = "sub/x.log"\n',
+        "{file}: evidence log name 'sub/x.log' must be a plain file name (it goes under logs/)"),
+    "settings-type": (BASE + '[settings]\nmax_threads = [1]\n',
+        '{file}: [settings] max_threads must be a string or a number, not [1]'),
+    "rules-severity": (BASE + '[rules]\nengine = "fatal"\n',
+        "{file}: [rules] engine = 'fatal': use one of error, warning, off"),
+    "macros-type": (BASE + '[macros]\nshard = [1]\n',
+        '{file}: [macros] shard must be a string, not [1]'),
+    "macros-value": (BASE + '[macros]\nshard = "<x>"\n',
+        "{file}: [macros] shard = '<x>' is not a usable macro (a name and a plain value)"),
+    "not-utf8": (None,
+        '{file}: not UTF-8 text'),
+    "pyproject-no-table": (None,
+        '{file}: has no [tool.chconform] table'),
+}
+
+
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_each_config_mistake_is_its_own_exact_line(tmp_path: Path, name: str) -> None:
+    body, message = MISTAKES[name]
+    if name == "not-utf8":
+        file = write(tmp_path, "")
+        file.write_bytes(b'root = "\xff"\n')
+    elif name == "pyproject-no-table":
+        write(tmp_path, "")
+        file = tmp_path / "pyproject.toml"
+        file.write_text("[tool.other]\n", encoding="utf-8")
+    else:
+        file = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert str(info.value) == message.format(file=file, dir=tmp_path.resolve())
