@@ -139,3 +139,15 @@ def test_every_outside_name_is_refused_with_its_reason(instance: EmbeddedInstanc
              if v.action != "refuse" or reason not in v.reason]
     assert wrong == []
     assert len(cases) > 100
+
+
+def test_a_megabyte_of_values_rows_passes_and_a_call_hidden_at_its_end_does_not(instance: EmbeddedInstance) -> None:
+    """Inline data has no query size limit in the engine, so neither has the gate's reading of it."""
+    rows = ", ".join(f"({i}, 'name {i}', NULL, -1.5e3, [1, 2], true)" for i in range(25000))
+    literal = f"INSERT INTO big VALUES {rows}"
+    computed = "INSERT INTO big VALUES (1, toString(today()), NULL, 0, [], false), (2, 'b', NULL, 0, [3], true)"
+    hidden = f"INSERT INTO big VALUES {rows}, (1, `\\x66ile`('/etc/hostname'), NULL, 0, [], false)"
+    assert len(literal) > 1 << 20
+    verdicts = judge_many([literal, computed, hidden], _WorkerEngine(instance.worker, None, "judging"))
+    assert [v.action for v in verdicts] == ["run", "run", "refuse"], verdicts
+    assert "file() reaches host files" in verdicts[2].reason

@@ -205,8 +205,18 @@ def _param(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-# What the gate may ask of the parser (chconform.gate.parse): none of them runs the text.
-_PARSE_FUNCTIONS = ("parseQueryToJSON", "formatQuery", "explainAST")
+# What the gate may ask of the parser (chconform.gate.parse): none of them runs the text. "parseDataToJSON" is
+# parseQueryToJSON for an INSERT's VALUES rows, which the engine reads without a query size limit, so neither
+# may their parse (but for the limits it is the same function).
+_PARSE_FUNCTIONS = ("parseQueryToJSON", "formatQuery", "explainAST", "normalizeQuery", "parseDataToJSON")
+_BATCHED = ("parseQueryToJSON", "formatQuery", "normalizeQuery", "parseDataToJSON")
+_UNBOUNDED = " SETTINGS max_query_size = 1073741824, max_ast_elements = 1073741824, max_expanded_ast_elements = 1073741824"
+
+
+def _parse_query(function: str, arguments: str) -> str:
+    if function == "parseDataToJSON":
+        return f"SELECT {arguments.replace('FUNCTION', 'parseQueryToJSON')}{_UNBOUNDED}"
+    return f"SELECT {arguments.replace('FUNCTION', function)}"
 
 
 def _answer(conn: Any, parse: bool, sql: str, fmt: str, drop: bool = False,
@@ -221,7 +231,8 @@ def _answer(conn: Any, parse: bool, sql: str, fmt: str, drop: bool = False,
             result = conn.query("EXPLAIN AST " + sql, "TabSeparatedRaw")
         elif parse:
             assert function in _PARSE_FUNCTIONS, f"not a parse function: {function}"
-            result = conn.query(f"SELECT {function}({{q:String}})", "TabSeparatedRaw", params={"q": _param(sql)})
+            result = conn.query(_parse_query(function, "FUNCTION({q:String})"), "TabSeparatedRaw",
+                                params={"q": _param(sql)})
         elif drop:
             conn.query(sql, "Null")
             return {"ok": ""}
@@ -248,11 +259,11 @@ def _parse_many(conn: Any, texts: list[str], function: str = "parseQueryToJSON")
     A text that does not parse fails the whole query: the list is then halved and each half tried again,
     so a few such texts among thousands cost a few dozen queries, not one per text.
     """
-    if len(texts) > 1 and conn is not None and function in ("parseQueryToJSON", "formatQuery"):
+    if len(texts) > 1 and conn is not None and function in _BATCHED:
         quoted = ",".join("'" + t.replace("\\", "\\\\").replace("'", "\\'") + "'" for t in texts)
         try:
-            result = conn.query(f"SELECT arrayMap(q -> {function}(q), {{qs:Array(String)}}) AS asts", "JSONEachRow",
-                                params={"qs": f"[{quoted}]"})
+            result = conn.query(_parse_query(function, "arrayMap(q -> FUNCTION(q), {qs:Array(String)}) AS asts"),
+                                "JSONEachRow", params={"qs": f"[{quoted}]"})
             asts = json.loads(result.bytes())["asts"]
             if len(asts) == len(texts):
                 return [{"ok": ast + "\n"} for ast in asts]

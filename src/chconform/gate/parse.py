@@ -42,7 +42,8 @@ class EngineReply:
 
 
 class Engine(Protocol):
-    """Where the parse comes from: `function` is parseQueryToJSON, formatQuery or explainAST."""
+    """Where the parse comes from: `function` is parseQueryToJSON, parseDataToJSON, formatQuery, normalizeQuery
+    or explainAST."""
 
     def call(self, function: str, texts: Sequence[str]) -> list[EngineReply]: ...
 
@@ -72,9 +73,13 @@ class Parsed:
 _UNSERIALISABLE = re.compile(r"AST node of type '([^']*)' does not support JSON serialization")
 
 
-def parse_many(engine: Engine, texts: Sequence[str]) -> list[Parsed]:
-    """ClickHouse's parse of each text, in as few engine calls as the texts allow (one when all serialise)."""
-    replies = engine.call("parseQueryToJSON", texts) if texts else []
+def parse_many(engine: Engine, texts: Sequence[str], function: str = "parseQueryToJSON") -> list[Parsed]:
+    """ClickHouse's parse of each text, in as few engine calls as the texts allow (one when all serialise).
+
+    `function` "parseDataToJSON": the same parse without the query size limits, for an INSERT's VALUES rows
+    (the engine reads inline data of any size).
+    """
+    replies = engine.call(function, texts) if texts else []
     out: list[Parsed | None] = [None] * len(texts)
     stuck: dict[int, str] = {}
     for i, (text, reply) in enumerate(zip(texts, replies)):

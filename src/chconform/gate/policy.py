@@ -18,6 +18,7 @@ reported as skipped, never as passed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,14 +101,19 @@ def judge_many(texts: Sequence[str], engine: Engine, access_control: bool = Fals
         head, data = _insert_parts(text)
         pending.append(_Pending(i, parse_target(head), data))
     heads = _parse(engine, [p.head for p in pending], [p.index for p in pending])
-    carried: dict[int, list[SubText]] = {}
+    carried = {p.index: _carried(parsed, p.data) for p, parsed in zip(pending, heads)}
+    literal = _literal_rows(engine, [sub.text for subs in carried.values() for sub in subs])
+    carried = {i: [sub for sub in subs if sub.text not in literal] for i, subs in carried.items()}
     wanted: dict[str, int] = {}  # sub-text → the first text that carries it
+    rows: dict[str, int] = {}  # VALUES rows that are more than literals
     for p, parsed in zip(pending, heads):
-        subs = _carried(parsed, p.data)
-        carried[p.index] = subs
-        for sub in [*subs, *subtexts_of(parsed)]:
+        for sub in carried[p.index]:
+            rows.setdefault(sub.text, p.index)
+        for sub in subtexts_of(parsed):
             wanted.setdefault(sub.text, p.index)
     subtrees = dict(zip(wanted, _parse(engine, list(wanted), list(wanted.values())))) if wanted else {}
+    if rows:
+        subtrees.update(zip(rows, _parse(engine, list(rows), list(rows.values()), "parseDataToJSON")))
     for p, parsed in zip(pending, heads):
         if p.data is not None and parsed.tree is not None and not _format_agrees(parsed.tree, p.head):
             verdicts[p.index] = Verdict("refuse", "ClickHouse does not read this INSERT's inline data where it seems to "
@@ -125,9 +131,33 @@ def _format_agrees(tree: dict[str, Any], head: str) -> bool:
     return tree.get("type") == "InsertQuery" and str(tree.get("format", "")).lower() == expected
 
 
-def _parse(engine: Engine, texts: list[str], origins: list[int]) -> list[Parsed]:
+def _literal_rows(engine: Engine, texts: list[str]) -> set[str]:
+    """VALUES rows ClickHouse's own lexer reads as literals only (`normalizeQuery` leaves no word but the
+    literal keywords): nothing in them can be evaluated, so they need no tree (a megabyte of data would
+    make tens of megabytes of one)."""
+    if not texts:
+        return set()
+    texts = list(dict.fromkeys(texts))
     try:
-        return parse_many(engine, texts)
+        replies = engine.call("normalizeQuery", texts)
+    except Exception:  # the engine stopped: the parse that follows says so
+        return set()
+    return {text for text, reply in zip(texts, replies) if reply.ok is not None and _only_literals(reply.ok)}
+
+
+_LITERAL_WORDS = frozenset({"SELECT", "NULL", "TRUE", "FALSE", "INF", "NAN"})
+
+
+_NAMES = re.compile(r"[^\W\d]\w*|[`\"$]")  # words of normalizeQuery's text (literals are `?` there), quoted names
+
+
+def _only_literals(normalized: str) -> bool:
+    return all(word.upper() in _LITERAL_WORDS for word in set(_NAMES.findall(normalized)))
+
+
+def _parse(engine: Engine, texts: list[str], origins: list[int], function: str = "parseQueryToJSON") -> list[Parsed]:
+    try:
+        return parse_many(engine, texts, function)
     except GateStopped:
         raise
     except Exception as exc:  # the engine's timeout or crash, whatever its class
