@@ -1,0 +1,150 @@
+"""The statement rules and the rule policy asserted whole (mutation survivors in checks/rules).
+
+Each DROP in a migration gets the one rule it answers to, with its expected/actual text and line; the policy
+splits findings into errors, warnings and ignored lines exactly as reported.
+"""
+
+from __future__ import annotations
+
+from chconform.checks.rules import Ignore, apply_rules, inline_ignores, role_findings, rule_id
+from chconform.model import Difference
+from chconform.sql.source import Source, split_statements
+
+
+def source(text: str) -> Source:
+    return Source("m.sql", text, "utf-8", tuple(split_statements(text)))
+
+
+MIGRATION = """DROP TABLE IF EXISTS zakaz.a;
+CREATE TABLE zakaz.a (x String) ENGINE = Memory;
+DROP TABLE IF EXISTS zakaz.b;
+DROP TABLE IF EXISTS zakaz.c;
+CREATE TABLE zakaz.c (x String) ENGINE = Memory;
+CREATE TABLE zakaz.b (x String) ENGINE = Memory;
+DROP VIEW IF EXISTS zakaz.v;
+DROP DICTIONARY IF EXISTS zakaz.d;
+TRUNCATE TABLE zakaz.t;
+DROP DATABASE IF EXISTS old;
+DROP TABLE IF EXISTS zakaz.e;
+CREATE TABLE zakaz.other (x String) ENGINE = Memory;
+DROP TABLE zakaz.f;
+RENAME TABLE zakaz.f_new TO zakaz.f;
+CREATE VIEW zakaz.w AS SELECT 1;
+DROP TABLE zakaz.w;
+DROP DATABASE IF EXISTS scratch;
+CREATE DATABASE scratch;
+"""
+LOST = "never created again in this file (its rows are lost)"
+VIEW = "not created again in this file (a view holds no rows)"
+
+
+def role(obj: str, aspect: str, expected: str, actual: str, line: int) -> Difference:
+    return Difference(obj, aspect, expected, actual, source="m.sql", line=line, check="role")
+
+
+def test_each_drop_in_a_migration_gets_its_rule() -> None:
+    assert role_findings(source(MIGRATION), "migration") == [
+        role("zakaz.b", "drop_before_create", "re-created at line 6, not right after the DROP", "DROP TABLE zakaz.b", 3),
+        role("zakaz.v", "drop_view_not_recreated", VIEW, "DROP VIEW zakaz.v", 7),
+        role("zakaz.d", "drop_view_not_recreated",
+             "not created again in this file (a dictionary holds no rows of its own)", "DROP DICTIONARY zakaz.d", 8),
+        role("zakaz.t", "drop_not_recreated", "no TRUNCATE (the rows are lost)", "TRUNCATE zakaz.t", 9),
+        role("old", "drop_not_recreated", LOST, "DROP DATABASE old", 10),
+        role("zakaz.e", "drop_not_recreated", LOST, "DROP TABLE zakaz.e", 11),  # the next CREATE is another table
+        role("zakaz.w", "drop_view_not_recreated", VIEW, "DROP TABLE zakaz.w", 16),  # it was a view
+    ]
+    assert role_findings(source(MIGRATION), "init") == role_findings(source(MIGRATION), "migration")
+
+
+def test_a_dump_drops_nothing() -> None:
+    text = "DROP TABLE zakaz.a;\nTRUNCATE zakaz.b;\nDROP DATABASE x;\nCREATE TABLE zakaz.a (x String) ENGINE = Log;\n"
+    rule = "no DROP or TRUNCATE in a dump"
+    assert role_findings(source(text), "dump") == [
+        role("zakaz.a", "drop_in_dump", rule, "DROP TABLE zakaz.a", 1),
+        role("zakaz.b", "drop_in_dump", rule, "TRUNCATE zakaz.b", 2),
+        role("x", "drop_in_dump", rule, "DROP DATABASE x", 3),
+    ]
+
+
+def test_a_dropped_table_and_a_database_of_the_same_name_are_not_one_object() -> None:
+    text = "DROP DATABASE IF EXISTS zakaz;\nCREATE TABLE default.zakaz (x String) ENGINE = Log;\n"
+    assert role_findings(source(text), "migration") == [role("zakaz", "drop_not_recreated", LOST,
+                                                             "DROP DATABASE zakaz", 1)]
+    text = "DROP TABLE IF EXISTS zakaz.t;\nRENAME TABLE zakaz.t_old TO zakaz.t2;\n"
+    assert role_findings(source(text), "migration") == [role("zakaz.t", "drop_not_recreated", LOST,
+                                                             "DROP TABLE zakaz.t", 1)]
+    text = "DROP TABLE IF EXISTS t;\nRENAME TABLE t_new TO t;\n"  # unqualified names are the default database's
+    assert role_findings(source(text), "migration") == []
+
+
+def test_rule_ids() -> None:
+    assert rule_id(Difference("t", "engine", check="idempotency")) == "idempotency"
+    assert rule_id(Difference("t", "engine", check="duplicate")) == "duplicate"
+    assert rule_id(Difference("t", "engine", check="static")) == "engine"
+    assert rule_id(Difference("t", "drop_in_dump", check="role")) == "drop_in_dump"
+
+
+POLICY_TEXT = """-- chconform: ignore[drop_not_recreated] the old table is archived elsewhere
+DROP TABLE zakaz.old;
+DROP TABLE zakaz.gone; -- chconform: ignore[drop_not_recreated]
+CREATE TABLE zakaz.t
+(
+    x String -- chconform: ignore[column_type, engine] the type is widened on purpose
+) ENGINE = Memory;
+-- chconform: ignore[all] everything here is legacy
+DROP VIEW zakaz.v;
+-- chconform: ignore[engine] nothing to ignore below
+SELECT 1;
+"""
+
+
+def test_inline_ignores_are_read_with_their_rules_and_reason() -> None:
+    assert inline_ignores(POLICY_TEXT) == [
+        Ignore(1, ("drop_not_recreated",), "the old table is archived elsewhere"),
+        Ignore(3, ("drop_not_recreated",), ""),
+        Ignore(6, ("column_type", "engine"), "the type is widened on purpose"),
+        Ignore(8, ("all",), "everything here is legacy"),
+        Ignore(10, ("engine",), "nothing to ignore below"),
+    ]
+    assert inline_ignores("-- chconform: ignore[ a ,, b ]   why  \n") == [Ignore(1, ("a", "b"), "why")]
+
+
+def test_the_policy_splits_errors_warnings_and_ignored_lines() -> None:
+    src = source(POLICY_TEXT)
+    found = role_findings(src, "migration") + [
+        Difference("zakaz.t", "column_type", "String", "UInt8", "x", "m.sql", 6),
+        Difference("zakaz.t", "engine", "MergeTree", "Memory", None, "m.sql", 4),
+        Difference("zakaz.u", "column_comment", "a", "", "y", "m.sql", 40),
+        Difference("zakaz.u", "not_idempotent", "", "", None, "m.sql", None, "idempotency"),
+    ]
+    policy = apply_rules(found, src, {"column_comment": "warning", "idempotency": "off"})
+    assert policy.errors == (role("zakaz.gone", "drop_not_recreated", LOST, "DROP TABLE zakaz.gone", 3),)
+    assert policy.warnings == (
+        "m.sql:40: column_comment: zakaz.u.y: canonical a, here ∅",
+        "m.sql:3: ignore_without_reason: ignore[drop_not_recreated] says no reason; write why after it (the finding "
+        "still counts)",
+        "m.sql:10: ignore[engine] matches no finding here; remove it",
+    )
+    assert policy.ignored == (
+        f"m.sql:2: drop_not_recreated: DROP TABLE zakaz.old: {LOST} (ignored: the old table is archived elsewhere)",
+        f"m.sql:9: drop_view_not_recreated: DROP VIEW zakaz.v: {VIEW} (ignored: everything here is legacy)",
+        "m.sql:6: column_type: zakaz.t.x: canonical String, here UInt8 (ignored: the type is widened on purpose)",
+        "m.sql:4: engine: zakaz.t: canonical MergeTree, here Memory (ignored: the type is widened on purpose)",
+        "m.sql: idempotency: zakaz.u: canonical ∅, here ∅ (off in [rules])",
+    )
+
+
+def test_default_severities_and_no_source() -> None:
+    text = "DROP TABLE zakaz.b;\nSELECT 1;\nCREATE TABLE zakaz.b (x String) ENGINE = Log;\nDROP VIEW zakaz.v;\n"
+    src = source(text)
+    policy = apply_rules(role_findings(src, "migration"), src)
+    assert policy.errors == () and policy.ignored == ()
+    assert policy.warnings == (
+        "m.sql:1: drop_before_create: DROP TABLE zakaz.b: re-created at line 3, not right after the DROP",
+        f"m.sql:4: drop_view_not_recreated: DROP VIEW zakaz.v: {VIEW}",
+    )
+    assert apply_rules(role_findings(src, "migration"), src, {"drop_before_create": "error"}).errors[0].line == 1
+    bare = apply_rules([Difference("zakaz.a", "engine", "A", "B")], None)
+    assert (bare.errors, bare.warnings, bare.ignored) == ((Difference("zakaz.a", "engine", "A", "B"),), (), ())
+    off = apply_rules([Difference("zakaz.a", "engine", "A", "B")], None, {"engine": "off"})
+    assert off.ignored == (": engine: zakaz.a: canonical A, here B (off in [rules])",)
