@@ -201,3 +201,32 @@ def test_a_plan_that_cannot_reach_the_canon_is_not_printed(tmp_path: Path, monke
     assert "-- NO PLAN: the generated plan does not reach the canon" in out.getvalue()
     assert "still differs: shop.orders.amount column_type" in out.getvalue()
     assert "ALTER" not in out.getvalue()
+
+
+def _golden_with_canonical_drift() -> list[str]:
+    from .golden import case_names, expected
+
+    return [n for n in case_names() if not expected(n)["errors"]
+            and any(f["check"] == "canonical" for f in expected(n)["findings"])]
+
+
+@pytest.fixture(scope="module")
+def golden_proofs(tmp_path_factory: pytest.TempPathFactory):
+    from .golden import case_config
+
+    out = {}
+    backend = get_backend("embedded", timeout_s=60)
+    try:
+        for name in _golden_with_canonical_drift():
+            config = case_config(name, tmp_path_factory.mktemp(name))
+            out[name] = plan_source(config, backend, config.source("drifted.sql"), build_canon(config, backend))
+    finally:
+        backend.close()
+    return out
+
+
+@pytest.mark.parametrize("name", _golden_with_canonical_drift())
+def test_each_golden_drift_case_gets_a_proven_plan(golden_proofs, name: str) -> None:
+    proof = golden_proofs[name]
+    shown = "\n".join(s.statement for s in proof.steps)
+    assert proof.steps and proof.proven, (shown, proof.errors, proof.remaining, proof.rerun)
