@@ -6,19 +6,21 @@ from dataclasses import replace
 
 import pytest
 
-from chconform.checks.path import (
+from chconform.checks.blame import blame, failed_statements, moves
+from chconform.checks.path import PathResult
+from chconform.checks.run import StatementError
+from chconform.checks.sentinels import (
     Census,
     DataLoss,
-    PathResult,
-    blame,
-    failed_statements,
+    marker_condition,
     may_destroy,
-    moves,
+    replaced,
+    retyped_columns,
+    retyped_value,
     seedable,
     sentinel_values,
     step_losses,
 )
-from chconform.checks.run import StatementError
 from chconform.model import Column, Difference, Snapshot, Table
 from chconform.sql.source import Source, Statement, split_statements
 
@@ -333,8 +335,6 @@ def test_a_loss_line_names_its_statement_or_says_none_did_never_an_empty_pair_of
 
 
 def test_a_sentinel_copy_is_recognised_by_its_text_or_its_day() -> None:
-    from chconform.checks.path import marker_condition
-
     cols = [("id", "UInt64", ""), ("name", "LowCardinality(String)", ""), ("day", "Nullable(Date)", ""),
             ("at", "DateTime64(3)", ""), ("m", "String", "MATERIALIZED")]
     assert marker_condition(cols, "chconform sentinel 4", "2027-01-05") == (
@@ -345,8 +345,6 @@ def test_a_sentinel_copy_is_recognised_by_its_text_or_its_day() -> None:
 
 def test_a_table_swapped_for_another_that_was_never_a_copy_is_a_candidate_loss() -> None:
     """The name still counts a row, but it is the other table's: the walk then looks for the sentinel."""
-    from chconform.checks.path import replaced
-
     text = "EXCHANGE TABLES z.t AND z.t_v2;\nDROP TABLE z.t_v2;"
     base = Census({"z.t": (U1, 1), "z.t_v2": (U2, 1)})
     checkpoints = _walk(text, [{"z.t": (U2, 1), "z.t_v2": (U1, 1)}, {"z.t": (U2, 1)}, {"z.t": (U2, 1)}])
@@ -370,8 +368,6 @@ def test_a_table_swapped_for_another_that_was_never_a_copy_is_a_candidate_loss()
     ],
 )
 def test_retyped_columns(text: str, found: list[tuple[str, str]]) -> None:
-    from chconform.checks.path import retyped_columns
-
     (stmt,) = split_statements(text)
     assert retyped_columns(stmt) == found
 
@@ -388,6 +384,4 @@ def test_retyped_columns(text: str, found: list[tuple[str, str]]) -> None:
     ],
 )
 def test_a_sentinel_takes_a_value_of_the_type_its_string_column_becomes(old: str, new: str, value: str | None) -> None:
-    from chconform.checks.path import retyped_value
-
     assert retyped_value(old, new) == value
