@@ -14,6 +14,7 @@ from chconform.config import Config, SourceSpec
 from chconform.engines.base import Backend, Instance
 from chconform.engines.server_defaults import macros_of
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, SourceError, engine_position
+from chconform.gate.decide import refusal
 from chconform.gate.policy import Verdict, gate
 from chconform.model import Difference, Snapshot
 from chconform.schema.compare import compare, compare_tables
@@ -122,7 +123,7 @@ def apply_statements(
             skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
             continue
         if verdict.action == "refuse":
-            errors.append(StatementError(round_no, stmt.line, None, "REFUSED", verdict.reason, stmt.first_line, source))
+            errors.append(StatementError(round_no, stmt.line, *refusal(verdict), stmt.first_line, source))
             continue
         left = deadline - time.monotonic()
         try:
@@ -163,7 +164,7 @@ def _apply_in_one_request(
         if verdict.action == "skip":
             skipped.append(Skipped(stmt.line, verdict.reason, stmt.first_line))
         elif verdict.action == "refuse":
-            errors.append(StatementError(round_no, stmt.line, None, "REFUSED", verdict.reason, stmt.first_line, source))
+            errors.append(StatementError(round_no, stmt.line, *refusal(verdict), stmt.first_line, source))
         elif (exc := outcomes.get(i)) is not None:
             errors.append(_statement_error(round_no, stmt, exc, source))
     return errors, skipped, stopped is None

@@ -57,6 +57,7 @@ from chconform.engines.releases import NEWEST, Release, default_release, get_rel
 from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
 from chconform.gate.parse import EngineReply
+from chconform.gate.decide import refusal
 from chconform.gate.policy import GateStopped, judge_many
 
 __all__ = ["judge_for_servers", "EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
@@ -506,7 +507,7 @@ class Worker:
         if verdict is None:
             verdict = self._judge(sql, timeout, what)
         if verdict.action != "run":
-            raise EngineError(None, "REFUSED", verdict.reason)
+            raise EngineError(*refusal(verdict))
 
     def _judge(self, sql: str, timeout: float | None, what: str) -> Any:
         """The gate's verdict on one text, from ClickHouse's own parse of it (chconform.gate.policy.judge_many)."""
@@ -560,7 +561,7 @@ class Worker:
                 return [*outcomes[:first], stop.error]
             for i, verdict in enumerate(verdicts):
                 if verdict.action != "run":
-                    outcomes[i] = EngineError(None, "REFUSED", verdict.reason)
+                    outcomes[i] = EngineError(*refusal(verdict))
             runnable = [i for i in runnable if outcomes[i] is None]
         if not runnable:
             return outcomes

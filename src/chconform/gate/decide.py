@@ -100,6 +100,20 @@ _REFUSED_LAYOUTS = {"ssd_cache": "writes a cache file on the host",
                     "complex_key_ssd_cache": "writes a cache file on the host"}
 
 
+_NO_TREE = "ClickHouse's parser gives no tree, so it does not run: "
+
+
+def refusal(verdict: Verdict) -> tuple[int | None, str, str]:
+    """(code, name, message) of a statement that does not run: a syntax error is ClickHouse's own SYNTAX_ERROR
+    (nothing was refused: the statement is not SQL the engine reads), anything else the gate's REFUSED."""
+    if verdict.reason.startswith(_NO_TREE) and "Code: 62." in verdict.reason:
+        from chconform.errors import parse_engine_message
+
+        _, _, message = parse_engine_message(verdict.reason[len(_NO_TREE):])
+        return 62, "SYNTAX_ERROR", message
+    return None, "REFUSED", verdict.reason
+
+
 def decide(parsed: Parsed, subtrees: Mapping[str, Parsed] | None = None, access_control: bool = False,
            carried: Sequence[SubText] = ()) -> Verdict:
     """The verdict on ClickHouse's parse of one statement and of the SQL it carries as text.
@@ -108,7 +122,7 @@ def decide(parsed: Parsed, subtrees: Mapping[str, Parsed] | None = None, access_
     carries; `subtrees` holds ClickHouse's parse of each of them, by text.
     """
     if parsed.tree is None and parsed.explain is None:
-        return _refuse(f"ClickHouse's parser gives no tree, so it does not run: {parsed.error or 'no parse'}")
+        return _refuse(f"{_NO_TREE}{parsed.error or 'no parse'}")
     if parsed.explain is not None:
         verdict = _decide_explain(parsed, parsed.explain, access_control)
     else:
@@ -197,8 +211,18 @@ def _nodes(tree: Any, key: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
             stack.extend((key, item) for item in node)
 
 
+# SYSTEM statements that act only on the engine's own tables, caches and background work.
+_SYSTEM_KINDS = ("FLUSH_LOGS", "FLUSH_DISTRIBUTED", "FLUSH_ASYNC_INSERT_QUEUE", "SYNC_REPLICA", "SYNC_DATABASE_REPLICA",
+                 "RELOAD_DICTIONARY", "RELOAD_DICTIONARIES", "REFRESH_VIEW", "WAIT_VIEW", "CANCEL_VIEW",
+                 "WAIT_LOADING_PARTS", "LOAD_PRIMARY_KEY", "UNLOAD_PRIMARY_KEY", "PREWARM_", "CLEAR_", "STOP_", "START_")
+_SYSTEM_NEVER = ("STOP_LISTEN", "START_LISTEN", "CLEAR_FILESYSTEM_CACHE")
+
+
 def _decide_tree(tree: dict[str, Any], access_control: bool) -> Verdict:
     kind = str(tree.get("type", ""))
+    system = str(tree.get("query_type", "")) if kind == "SystemQuery" else ""
+    if system.startswith(_SYSTEM_KINDS) and not system.startswith(_SYSTEM_NEVER):
+        kind = "SelectQuery"  # judged like any statement: its names and settings are walked below
     if kind not in _RUN_TYPES and not kind.startswith("Show"):
         reason = _TYPE_REASONS.get(kind) or ("KILL statements stop other queries, not part of a schema"
                                              if kind.startswith("Kill") else "")
