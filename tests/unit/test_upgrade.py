@@ -272,6 +272,17 @@ def test_blame_follows_a_table_moved_into_place_back_to_the_step_that_made_it() 
     assert (got.source, got.line) == ("002.sql", 2)
 
 
+def test_blame_follows_create_as_select_to_the_table_its_columns_came_from() -> None:
+    step2 = _source("CREATE TABLE app.src (id String, c Int32) ENGINE = MergeTree ORDER BY id;", "002.sql")
+    step3 = _source("CREATE TABLE app.t ENGINE = MergeTree ORDER BY id\nAS SELECT id, c FROM app.src;", "003.sql")
+    src = replace(_table(id="String", c="Int32"), name="src")
+    stages = [(None, _snap()), (step2, _snap(src)), (step3, _snap(src, _table(id="String", c="Int32")))]
+    got = blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql")
+    assert (got.source, got.line) == ("002.sql", 1)
+    stages[1] = (step2, _snap(replace(_table(id="String", c="Int64"), name="src")))  # src differed: the CTAS made it
+    assert blame(TYPE_DIFF, CANON, stages, NOTHING_FAILED, "003.sql").source == "003.sql"
+
+
 def test_a_statement_that_failed_is_never_blamed() -> None:
     step = _source("ALTER TABLE app.t MODIFY COLUMN c Int32;\nALTER TABLE app.t MODIFY COLUMN c Int64 CODEC(Nope);",
                    "002.sql")

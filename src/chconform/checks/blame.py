@@ -78,6 +78,26 @@ def _copied_from(stmt: Statement, database: str) -> str | None:
     return name
 
 
+def _selected_from(stmt: Statement, database: str) -> str | None:
+    """`y` of `CREATE TABLE x … AS SELECT … FROM y` (or a view's `AS SELECT`): where its columns came from."""
+    if not stmt.kind.startswith("create_") or stmt.target_span is None:
+        return None
+    rest = code_tokens(replace(stmt, text=stmt.text[stmt.target_span[1]:]))
+    words = [t.upper for t in rest]
+    start = next((i + 1 for i in range(len(words) - 1) if words[i] == "AS" and words[i + 1] == "SELECT"), None)
+    if start is None:
+        return None
+    depth = 0
+    for i in range(start, len(rest)):
+        depth += {"(": 1, ")": -1}.get(rest[i].text, 0)
+        if depth == 0 and words[i] == "FROM":
+            after = rest[i + 1:i + 4]
+            if not after or (after[0].kind == "word" and len(after) > 1 and after[1].text == "("):
+                return None  # a subquery or a table function
+            return _names(rest, i + 1, database)[0]
+    return None
+
+
 def _has_engine(stmt: Statement) -> bool:
     return any(t.upper == "ENGINE" for t in code_tokens(stmt))
 
@@ -168,6 +188,8 @@ def _culprit(d: Difference, obj: str, source: Source, failed: Callable[[str, Sta
                 return stmt, None
         elif stmt.kind.startswith("create_"):
             copied = _copied_from(stmt, database)
+            if copied is None and d.column is not None:  # `AS SELECT … FROM y`: a column came from y's
+                copied = _selected_from(stmt, database)
             if copied is None or (d.column is None and _has_engine(stmt)):  # its own ENGINE clause: table aspects
                 return stmt, None
             origin, name = stmt, copied  # columns (and a copied engine) came from `copied`
