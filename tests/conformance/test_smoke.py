@@ -118,3 +118,26 @@ def test_missing_payload_folder_is_one_line(target: tuple[Path, Path], tmp_path:
     config, env = target
     code, out, err = smoke(config, env, "--dry-run", payloads=tmp_path / "none")
     assert code == 2 and out == "" and err.count("\n") == 1 and "payload folder not found" in err
+
+
+def test_a_repository_that_configures_nothing_gets_the_generic_smoke(tmp_path: Path) -> None:
+    """No job table, no payloads: every key table and view is read, no row count may change, nothing else."""
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "schema.sql").write_text(
+        "CREATE DATABASE IF NOT EXISTS shop;\n"
+        "CREATE TABLE IF NOT EXISTS shop.orders (id UInt64, total Float64) ENGINE = MergeTree ORDER BY id;\n"
+        "CREATE VIEW IF NOT EXISTS shop.v_total AS SELECT sum(total) AS total FROM shop.orders;\n", encoding="utf-8")
+    config = tmp_path / "chconform.toml"
+    config.write_text('root = "db"\ncanonical = "schema.sql"\nkey_tables = ["shop.orders"]\n'
+                      '[[source]]\npath = "schema.sql"\n', encoding="utf-8")
+    env = tmp_path / "t.env"
+    env.write_text(f"CHCONFORM_DATA_DIR={tmp_path / 'data'}\n", encoding="utf-8")
+    assert cli("bootstrap", "--config", str(config), "--env-file", str(env))[0] == 0
+    code, out, err = cli("smoke", "--config", str(config), "--env-file", str(env), "--dry-run")
+    assert code == 0, out + err
+    assert "OK    shop.orders: SELECT * LIMIT 1" in out and "OK    shop.v_total: SELECT * LIMIT 1" in out
+    assert "no payload folder" in out and "meta_job_runs" not in out
+    assert out.rstrip().endswith("=> OK") and " count " not in out.splitlines()[-1]
+    on_target(config, env, "ALTER TABLE shop.orders DROP COLUMN total")  # the view now reads a missing column
+    code, out, _ = cli("smoke", "--config", str(config), "--env-file", str(env), "--dry-run")
+    assert code == 1 and "FAIL  shop.v_total" in out
