@@ -37,7 +37,7 @@ REFUSED: dict[str, str] = {
     "additional_table_filters": _HIDDEN, "additional_result_filter": _HIDDEN, "limit": _HIDDEN, "offset": _HIDDEN,
     "implicit_table_at_top_level": _HIDDEN, "select": _HIDDEN, "filter": _HIDDEN, "order": _HIDDEN,
     "sort": _HIDDEN, "database": _HIDDEN, "format": _HIDDEN, "input_format": _HIDDEN, "output_format": _HIDDEN,
-    "default_format": _HIDDEN, "compatibility": _HIDDEN, "profile": _HIDDEN,
+    "compatibility": _HIDDEN, "profile": _HIDDEN,
     "disk": _PATH, "table_disk": _PATH, "storage_policy": _PATH, "search_orphaned_parts_disks": _PATH,
     "format_template_resultset": _PATH, "format_template_row": _PATH, "format_schema": _PATH,
     "format_schema_source": _PATH, "output_format_schema": _PATH, "input_format_record_errors_file_path": _PATH,
@@ -55,9 +55,7 @@ REFUSED: dict[str, str] = {
     "cluster_for_parallel_replicas": _REMOTE, "parallel_replicas_custom_key": _REMOTE,
     "ai_function_text_default_credentials": _REMOTE, "ai_function_embedding_default_credentials": _REMOTE,
     "ai_function_allow_insecure_endpoint": _REMOTE, "distributed_cache_client_id": _REMOTE,
-    "http_response_headers": _REMOTE, "workload": _REMOTE, "merge_workload": _REMOTE,
-    "mutation_workload": _REMOTE, "promql_database": _HIDDEN, "promql_table": _HIDDEN,
-    "default_view_definer": _HIDDEN,
+    "http_response_headers": _REMOTE,
 }
 
 # Value types that hold free text (a path, a URL, a query): such a setting passes only when reviewed below.
@@ -79,11 +77,11 @@ HARMLESS_TEXT = frozenset({
     "output_format_orc_writer_time_zone_name", "input_format_mysql_dump_table_name",
     "output_format_sql_insert_table_name", "output_format_image_terminal_mode", "iceberg_metadata_compression_method",
     "distributed_plan_force_exchange_kind", "local_filesystem_read_method", "remote_filesystem_read_method",
-    "framing_output_format",
+    "framing_output_format", "default_format", "default_view_definer", "workload", "promql_database", "promql_table",
     # MergeTree table settings
     "string_serialization_version", "exclude_materialize_skip_indexes_on_merge", "auto_statistics_types",
     "cache_populated_by_fetch_filename_regexp", "marks_compression_codec", "primary_key_compression_codec",
-    "columns_to_prewarm_mark_cache", "default_compression_codec",
+    "columns_to_prewarm_mark_cache", "default_compression_codec", "merge_workload", "mutation_workload",
     # TimeSeries: which tags get columns of their own
     "tags_to_columns",
 })

@@ -175,6 +175,11 @@ CREATE TABLE pol (a UInt8) ENGINE = MergeTree ORDER BY a SETTINGS storage_policy
 CREATE TABLE dsk (a UInt8) ENGINE = MergeTree ORDER BY a SETTINGS disk = 'default';
 CREATE TABLE ttl (a UInt8, d DateTime CODEC(Delta, ZSTD(3)), s Float64 STATISTICS(tdigest), INDEX i a TYPE minmax, CONSTRAINT c CHECK a >= 0) ENGINE = MergeTree ORDER BY a TTL d + INTERVAL 1 DAY;
 CREATE VIEW sec DEFINER = CURRENT_USER SQL SECURITY DEFINER AS SELECT 1 AS x;
+SYSTEM /* expect ACCESS_DENIED: the privileges layer grants no SYSTEM */ FLUSH LOGS;
+SYSTEM /* expect ACCESS_DENIED: the privileges layer grants no SYSTEM */ STOP MERGES g.e;
+SYSTEM /* expect ACCESS_DENIED: the privileges layer grants no SYSTEM */ START MERGES g.e;
+SYSTEM /* expect ACCESS_DENIED: the privileges layer grants no SYSTEM */ DROP MARK CACHE;
+SYSTEM /* expect ACCESS_DENIED: the privileges layer grants no SYSTEM */ RELOAD DICTIONARY g.dn;
 SELECT name FROM system.tables WHERE database = 'g' AND engine = 'MergeTree' ORDER BY name FORMAT Null;
 SELECT hostName() != '' FORMAT Null;
 WITH t AS (SELECT 1 AS a) SELECT a FROM t;
