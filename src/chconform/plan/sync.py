@@ -207,6 +207,14 @@ def plan(config: Config) -> list[FilePlan]:
                      for s in config.sources if s.path != config.canonical]
 
 
+_NOT_DEFINITIONS = ("drop_", "duplicate_", "not_idempotent", "nondeterministic", "unknown_", "unconfigured", "ignore")
+
+
+def _a_definition(aspect: str, check: str) -> bool:
+    """A difference of what a definition builds (plan's business), not a rule about how the file is written."""
+    return check != "role" and not aspect.startswith(_NOT_DEFINITIONS)
+
+
 def beyond_sync(plans: list[FilePlan], report: object) -> list[tuple[str, str]]:
     """(source, finding) the static validator reports that no edit of these plans touches: only `plan` fixes them
     (an ALTER in a migration, a definition left alone, a table the canon changes after creating it)."""
@@ -214,7 +222,7 @@ def beyond_sync(plans: list[FilePlan], report: object) -> list[tuple[str, str]]:
     out = []
     for s in getattr(report, "sources", ()):
         for d in s.differences:
-            if (s.path, d.object) not in edited:
+            if (s.path, d.object) not in edited and _a_definition(d.aspect, d.check):
                 obj = f"{d.object}.{d.column}" if d.column else d.object
                 out.append((s.path, f"{s.path}:{d.line}  {obj}  {d.aspect}" if d.line else f"{s.path}  {obj}  {d.aspect}"))
     return out
