@@ -138,7 +138,11 @@ def unit_tests_for(files: list[str], root: Path = REPO) -> list[str]:
     """The unit-test files that name one of the module's files (or its package) in an import."""
     names = {dotted(f) for f in files}
     names |= {n.rsplit(".", 1)[0] for n in names if n.count(".") > 2}  # chconform.schema.static for its parts
-    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names)) + r")\b")
+    forms = [re.escape(n) for n in sorted(names)]  # `import chconform.plan.sync`, `from chconform.plan.sync import`
+    for n in sorted(names):  # `from chconform.plan import sync` (on one line or in parentheses)
+        package, module = (re.escape(x) for x in n.rsplit(".", 1))
+        forms.append(rf"from\s+{package}\s+import\s+(?:\([^)]*\b{module}\b|[^\n]*\b{module}\b)")
+    pattern = re.compile(r"\b(?:" + "|".join(forms) + r")\b")
     tests = []
     for test in sorted((root / "tests" / "unit").glob("test_*.py")):
         if pattern.search(test.read_text(encoding="utf-8")):
