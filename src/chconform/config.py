@@ -359,7 +359,7 @@ class EvidenceSettings:
     begin_marker: str = "<!-- chconform evidence:begin -->"
     end_marker: str = "<!-- chconform evidence:end -->"
     docs: tuple[str, ...] = ()  # documents that must exist (an ADR, a changelog, ...)
-    instructed_docs: tuple[str, ...] = ("README.md",)  # documents that must mention every `instructions` entry
+    instructed_docs: tuple[str, ...] = ()  # documents that must mention every `instructions` entry
     instructions: tuple[str, ...] = ()  # default: the bootstrap and smoke commands (or scripts) and `command`
     bootstrap_script: str | None = None  # a wrapper script run with bash; default `chconform bootstrap`
     smoke_script: str | None = None  # default `chconform smoke --dry-run`

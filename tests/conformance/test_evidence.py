@@ -382,3 +382,37 @@ def test_the_validate_row_needs_exit_0_and_the_passed_line(repo: Path, behaviour
     script, row = VALIDATORS[behaviour]
     (repo / "scripts" / "validate_clickhouse_schema.py").write_text(script, encoding="utf-8")
     assert _row(repo, "validate") == row
+
+
+def test_a_repository_that_configures_nothing_gets_a_generic_checklist(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No [tool.chconform.evidence], no .env.example, no scripts: chconform's own commands run, nothing Zakaz."""
+    for key in [k for k in os.environ if k.startswith("CHCONFORM_")]:
+        monkeypatch.delenv(key)
+    repo = tmp_path / "shop"
+    (repo / "db").mkdir(parents=True)
+    (repo / "db" / "schema.sql").write_text(
+        "CREATE DATABASE IF NOT EXISTS shop;\n"
+        "CREATE TABLE IF NOT EXISTS shop.orders (id UInt64, total Float64) ENGINE = MergeTree ORDER BY id;\n",
+        encoding="utf-8")
+    (repo / "db" / "copy.sql").write_text((repo / "db" / "schema.sql").read_text(encoding="utf-8"), encoding="utf-8")
+    (repo / "chconform.toml").write_text('root = "db"\ncanonical = "schema.sql"\nkey_tables = ["shop.orders"]\n'
+                                         '[[source]]\npath = "schema.sql"\n[[source]]\npath = "copy.sql"\n',
+                                         encoding="utf-8")
+    _git_clone_of(repo)
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["evidence", "--config", str(repo / "chconform.toml"), "--skip", "pytest", "--skip", "docker"], out, err)
+    assert err.getvalue() == "" and code == 0, out.getvalue()
+    text = (repo / "logs" / "evidence.md").read_text(encoding="utf-8")
+    status = {key: line for key in ITEMS for line in text.splitlines() if f"| {ITEMS[key]} |" in line}
+    assert list(status) == list(ITEMS)  # every row, in the generic wording
+    for key in ("clean", "bootstrap_first", "bootstrap_second", "idempotent", "describe", "smoke", "validate", "prove",
+                "check", "git"):
+        assert "**OK**" in status[key], status[key]
+    assert "**SKIP**" in status["env"] and "needs no env file" in status["env"]
+    assert "**SKIP**" in status["docs"] and "no documents configured" in status["docs"]
+    assert "**SKIP**" in status["compileall"]
+    assert (repo / "logs" / "describe_orders.tsv").is_file() and (repo / "logs" / "smoke.log").is_file()
+    assert "zakaz" not in text.lower() and not (repo / "ZAKAZ_DASHBOARD_AUDIT_REPORT.md").exists()
+    assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],
+                          capture_output=True, text=True, check=True).stdout == ""  # logs/ and db/data/ ignore themselves

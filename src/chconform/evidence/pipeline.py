@@ -133,7 +133,8 @@ def run_evidence(config: Config, options: EvidenceOptions, write: Callable[[str]
     item_texts(config)  # a wrong [tool.chconform.evidence.items] key is exit 2 before anything runs
     repo = repo_root(config)
     env_file = (options.env_file or config.root / ".env").resolve()
-    target = load_or_none(config, env_file if env_file.is_file() else config.root / ".env.example", write)
+    example = config.root / ".env.example"
+    target = load_or_none(config, env_file if env_file.is_file() else example if example.is_file() else None, write)
     data_dir = target.data_dir if target else (config.data_dir or config.root / "data").resolve()
     logs = repo / config.evidence.logs
     with ExitStack() as held:

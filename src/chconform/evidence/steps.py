@@ -95,6 +95,10 @@ class Run:
         """A chconform command in a child process, on this run's configuration."""
         return [self.options.python, "-m", "chconform", *args, "--config", str(self.config.config_file)]
 
+    def env_args(self) -> list[str]:
+        """`--env-file` for the bootstrap and smoke steps, when there is one (the default target needs none)."""
+        return ["--env-file", str(self.env_file)] if self.env_file.is_file() else []
+
     def script(self, configured: str | None, *default: str) -> list[str]:
         """The repository's wrapper script (bash, or python for .py) if configured, else chconform's own command."""
         if configured is None:
@@ -154,8 +158,8 @@ def step_env(run: Run) -> Row:
         text = f"{shown} not found; it was given with --env-file, so it is not created\n"
         status, reason = FAIL, f"--env-file {shown} not found"
     elif not example.is_file():
-        text = f"{shown_example} not found\n"
-        status, reason = FAIL, f"no {shown_example} to copy"
+        text = f"neither {shown} nor {shown_example}: the default target (embedded, <root>/data) needs no env file\n"
+        status, reason = SKIP, f"no {shown_example}: the default embedded target needs no env file"
     else:
         fd = os.open(run.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -172,7 +176,7 @@ def step_bootstrap(run: Run, key: str, log_name: str) -> Row:
     if (row := run.skipped(key, (log_name,))) is not None:
         return row
     cmd = run.script(run.config.evidence.bootstrap_script, "bootstrap")
-    code, output = run_logged([*cmd, "--env-file", str(run.env_file)], run.logs / log_name, run.repo,
+    code, output = run_logged([*cmd, *run.env_args()], run.logs / log_name, run.repo,
                               run.env, run.options.step_timeout_s)
     summary = no_timing(last_line(output, "bootstrap:"))
     if code == 0:
@@ -205,7 +209,7 @@ def step_smoke(run: Run) -> Row:
     if (row := run.skipped("smoke", (log,))) is not None:
         return row
     cmd = run.script(run.config.evidence.smoke_script, "smoke", "--dry-run")
-    code, output = run_logged([*cmd, "--env-file", str(run.env_file)], run.logs / log, run.repo, run.env,
+    code, output = run_logged([*cmd, *run.env_args()], run.logs / log, run.repo, run.env,
                               run.options.step_timeout_s)
     summary = no_timing(last_line(output, "smoke:"))
     if code == 0:
@@ -253,6 +257,9 @@ def step_compileall(run: Run) -> Row:
     if (row := run.skipped("compileall", ("compileall.log",))) is not None:
         return row
     dirs = [d for d in ("src", "scripts") if (run.repo / d).is_dir()]
+    if not dirs:  # compileall without a folder would compile the interpreter's whole path
+        run.log("compileall.log", "no src/ or scripts/ folder in the repository\n")
+        return Row("compileall", SKIP, "no src/ or scripts/ folder to compile", ("compileall.log",))
     code, output = run_logged([run.options.python, "-m", "compileall", *dirs], run.logs / "compileall.log", run.repo,
                               run.env, run.options.step_timeout_s)
     if code == 0:
@@ -374,7 +381,7 @@ def child_env(repo: Path, python: str, held: tuple[Path, ...] = ()) -> dict[str,
     return env
 
 
-def load_or_none(config: Config, env_file: Path, write: Callable[[str], None]) -> Target | None:
+def load_or_none(config: Config, env_file: Path | None, write: Callable[[str], None]) -> Target | None:
     """The target named by the env file; None (and a line saying why) when it cannot be read."""
     from chconform.evidence.bootstrap import load_target
 
