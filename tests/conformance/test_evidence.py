@@ -412,6 +412,7 @@ def test_a_repository_that_configures_nothing_gets_a_generic_checklist(tmp_path:
     assert "**SKIP**" in status["env"] and "needs no env file" in status["env"]
     assert "**SKIP**" in status["docs"] and "no documents configured" in status["docs"]
     assert "**SKIP**" in status["compileall"]
+    assert "**SKIP**" in status["access"] and "no role or grant statements" in status["access"]
     assert (repo / "logs" / "describe_orders.tsv").is_file() and (repo / "logs" / "smoke.log").is_file()
     assert "zakaz" not in text.lower() and not (repo / "ZAKAZ_DASHBOARD_AUDIT_REPORT.md").exists()
     assert subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],

@@ -191,6 +191,9 @@ def step_access(run: Run, first: Row) -> Row:
     source = access_source_of(run.config) or run.config.canonical
     n = sum(1 for src, stmt in plan if (src.path != run.config.canonical or source == run.config.canonical)
             and stmt.kind == "access")
+    if n == 0:
+        return Row("access", SKIP, "no role or grant statements to apply ([tool.chconform.bootstrap] access_source)",
+                   ("bootstrap_first.log",))
     if run.target is not None and run.target.kind == "embedded":
         reachable, _ = docker_reachable()
         where = "no Docker engine reachable" if not reachable else "set CHCONFORM_TARGET=compose to verify them"
