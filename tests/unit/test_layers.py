@@ -110,8 +110,48 @@ def cycles(g: dict[str, set[str]]) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("module", sorted(m for m in modules() if not m.endswith("__main__")))  # __main__ runs
-def test_every_module_imports_without_optional_extras(module: str) -> None:
+def test_every_module_imports(module: str) -> None:
     importlib.import_module(module)
+
+
+# What a core install (`pip install chconform`) lacks: the [docker], [pytest] and [test] extras.
+EXTRAS = ("docker", "testcontainers", "clickhouse_connect", "pytest", "xdist", "_pytest")
+_BLOCKED_IMPORT = """
+import importlib, sys
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {extras!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (a core install)", name=name)
+        return None
+sys.meta_path.insert(0, Blocked())
+failed = []
+for module in {modules!r}:
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        failed.append(f"{{module}}: {{exc!r}}")
+print("\\n".join(failed))
+"""
+
+
+def core_import_failures(names: list[str]) -> list[str]:
+    """Modules that fail to import in a fresh interpreter where the extras cannot be imported."""
+    import subprocess
+    import sys
+
+    code = _BLOCKED_IMPORT.format(extras=set(EXTRAS), modules=names)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
+                          cwd=SRC)
+    return [line for line in done.stdout.splitlines() if line]
+
+
+def test_every_module_but_the_pytest_plugin_imports_on_a_core_install() -> None:
+    names = sorted(m for m in modules() if not m.endswith(("__main__", "pytest_plugin")))
+    assert core_import_failures(names) == []
+
+
+def test_the_core_install_check_sees_a_module_that_needs_an_extra() -> None:
+    assert len(core_import_failures(["chconform.pytest_plugin"])) == 1  # it imports pytest at the top
 
 
 def test_the_import_graph_has_no_cycle() -> None:
