@@ -28,10 +28,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 @command("sync", "rewrite drifted key-table definitions to the canonical text (--check shows, --write applies)",
          _arguments)
 def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from chconform.checks.static import validate
     from chconform.config import load_config
     from chconform.plan.sync import beyond_sync, encode, plan, unified_diff, write_atomic
-
-    from chconform.checks.static import validate
 
     config = load_config(args.config)
     plans = plan(config)

@@ -56,8 +56,8 @@ from chconform.engines.base import rows_from_json_each_row
 from chconform.engines.releases import NEWEST, Release, default_release, get_release, installation, known_settings
 from chconform.engines.server_defaults import ServerProfile, config_fragment, profile_settings
 from chconform.errors import EngineCrashed, EngineError, EngineTimeout, EnvironmentUnusable
-from chconform.gate.parse import EngineReply
 from chconform.gate.decide import refusal
+from chconform.gate.parse import EngineReply
 from chconform.gate.policy import GateStopped, judge_many
 
 __all__ = ["judge_for_servers", "EmbeddedBackend", "EmbeddedInstance", "Worker", "Hardening", "engine_files", "GRANTS"]
