@@ -4,12 +4,17 @@ DROP it adds, the BOM, and the atomic write."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from chconform.config import SourceSpec
 from chconform.errors import SourceError
+from chconform.model import Difference
 from chconform.plan import sync
+from chconform.sql.source import Source, split_statements
 
 
 @pytest.mark.parametrize(("text", "nl"), [
@@ -76,3 +81,87 @@ def test_a_failed_atomic_write_leaves_the_file_and_no_temporary(tmp_path: Path, 
         sync.write_atomic(file, b"new")
     assert file.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.sql"]
+
+
+def test_the_temporary_file_is_a_hidden_sibling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the file (a rename within one directory, never across file systems), hidden, named for it."""
+    file = tmp_path / "a.sql"
+    file.write_bytes(b"old")
+    moved: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        moved.append((src, dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(sync.os, "replace", replace)
+    sync.write_atomic(file, b"new")
+    ((src, dst),) = moved
+    assert Path(dst) == file and Path(src).parent == tmp_path
+    assert Path(src).name.startswith(".a.sql.") and Path(src).name.endswith(".tmp")
+
+
+def _source(text: str, path: str = "m.sql") -> Source:
+    return Source(path, text, "utf-8", tuple(split_statements(text)))
+
+
+def test_an_earlier_drop_counts_only_after_the_last_create() -> None:
+    stmts = _source("DROP TABLE IF EXISTS zakaz.t;\nDROP TABLE IF EXISTS zakaz.u;\n"
+                    "CREATE TABLE zakaz.t (a String) ENGINE = Log;\nCREATE TABLE zakaz.u (a String) ENGINE = Log;\n"
+                    "CREATE TABLE zakaz.t (a String) ENGINE = Log;\n").statements
+    assert sync._dropped_before(stmts, 2) is True  # the block of drops at the top
+    assert sync._dropped_before(stmts, 3) is True  # another table's CREATE in between does not matter
+    assert sync._dropped_before(stmts, 4) is False  # its own CREATE stands between
+    assert sync._dropped_before(stmts, 0) is False
+    other = _source("DROP TABLE IF EXISTS zakaz.x;\nCREATE TABLE zakaz.t (a String) ENGINE = Log;\n").statements
+    assert sync._dropped_before(other, 1) is False  # a DROP of another table
+
+
+def test_a_templated_source_is_left_alone_with_a_note(tmp_path: Path) -> None:
+    text = "CREATE TABLE IF NOT EXISTS zakaz.t (a String) ENGINE = Log;\n"
+    source = replace(_source(text, "t.sql"), original="CREATE TABLE IF NOT EXISTS ${DB}.t (a String) ENGINE = Log;\n",
+                     templated=True)
+    spec = SourceSpec("t.sql", tmp_path / "t.sql", "migration", ("zakaz.t",))
+    plan = sync.plan_source(source, spec, {"zakaz.t": "CREATE TABLE zakaz.t (a UInt8) ENGINE = Log"}, ("zakaz.t",))
+    assert plan == sync.FilePlan("t.sql", tmp_path / "t.sql", "utf-8", source.original, source.original, (),
+                                 ("t.sql: a template (placeholders from [variables]); sync does not rewrite it, apply "
+                                  "the canonical definitions by hand",))
+
+
+def test_canonical_texts_are_the_end_state_statements_of_decidable_objects() -> None:
+    canon = _source("CREATE DATABASE IF NOT EXISTS zakaz;\n"
+                    "CREATE TABLE IF NOT EXISTS zakaz.a (x String) ENGINE = Log;\n"
+                    "CREATE TABLE IF NOT EXISTS zakaz.b (x String) ENGINE = Log;\n"
+                    "ALTER TABLE zakaz.b ADD COLUMN y String;\n"
+                    "CREATE TABLE IF NOT EXISTS zakaz.c AS zakaz.a;\n"
+                    "CREATE OR REPLACE VIEW zakaz.v AS SELECT x FROM zakaz.a;\n"
+                    "CREATE OR REPLACE VIEW zakaz.v AS SELECT x, 1 AS one FROM zakaz.a;\n")
+    assert sync.canonical_texts(canon) == {
+        "zakaz.a": "CREATE TABLE IF NOT EXISTS zakaz.a (x String) ENGINE = Log",
+        "zakaz.v": "CREATE OR REPLACE VIEW zakaz.v AS SELECT x, 1 AS one FROM zakaz.a",
+    }
+    assert sync.canonical_texts(canon, ("zakaz.v", "zakaz.b", "zakaz.none")) == {
+        "zakaz.v": "CREATE OR REPLACE VIEW zakaz.v AS SELECT x, 1 AS one FROM zakaz.a"}
+    no_database = _source("CREATE TABLE IF NOT EXISTS zakaz.a (x String) ENGINE = Log;\n")
+    assert sync.canonical_texts(no_database) == {}  # zakaz does not exist: the CREATE fails
+    assert sync.canonical_texts(no_database, None, ("CREATE DATABASE IF NOT EXISTS zakaz",)) == {
+        "zakaz.a": "CREATE TABLE IF NOT EXISTS zakaz.a (x String) ENGINE = Log"}  # the prelude made it
+
+
+def test_beyond_sync_keeps_definition_findings_no_edit_touches() -> None:
+    class Report:
+        sources = (SimpleNamespace(path="m.sql", differences=(
+            Difference("zakaz.t", "column_type", "String", "UInt8", "x", "m.sql", 4),
+            Difference("zakaz.u", "engine", "Log", "Memory", None, "m.sql", None),
+            Difference("zakaz.e", "engine", "Log", "Memory", None, "m.sql", 9),
+            Difference("zakaz.t", "drop_not_recreated", "", "", None, "m.sql", 2, "role"),
+            Difference("zakaz.t", "not_idempotent", "", "", None, "m.sql", 3),
+            Difference("zakaz.t", "unknown_table", "", "", None, "m.sql", 5),
+        )),)
+
+    plans = [sync.FilePlan("m.sql", Path("m.sql"), "utf-8", "", "", (sync.Edit(0, 0, "", "why", "zakaz.e"),))]
+    assert sync.beyond_sync(plans, Report()) == [("m.sql", "m.sql:4  zakaz.t.x  column_type"),
+                                                 ("m.sql", "m.sql  zakaz.u  engine")]
+    assert sync.beyond_sync(plans, object()) == []
+    assert sync._a_definition("engine", "static") and not sync._a_definition("engine", "role")
+    assert not sync._a_definition("duplicate_definition", "static")
