@@ -204,14 +204,18 @@ def mutmut_bin() -> str:
     return str(here) if here.exists() else (shutil.which("mutmut") or "mutmut")
 
 
-def run_module(module: str, jobs: int, log: Path, keep: bool = False) -> int:
+def run_module(module: str, jobs: int, log: Path, keep: bool = False, recheck: bool = False) -> int:
+    """mutmut over one module; `recheck`: only the last run's survivors again (new tests get their credit)."""
     files = source_files(module)
     tests = unit_tests_for(files)
     if not files or not tests:
         print(f"{module}: no files ({files}) or no unit tests ({tests})", file=sys.stderr)
         return 2
-    work = prepare(module, files, tests, keep)
-    command = ["nice", "-n", "19", mutmut_bin(), "run", "--max-children", str(jobs)]
+    survivors = list(read_score(module).survivors) if recheck else []
+    if recheck and not survivors:
+        return 0
+    work = prepare(module, files, tests, keep or recheck)
+    command = ["nice", "-n", "19", mutmut_bin(), "run", "--max-children", str(jobs), *survivors]
     print(f"{module}: {len(files)} files, {len(tests)} unit-test files; log {log}", file=sys.stderr, flush=True)
     with log.open("w", encoding="utf-8") as out:
         return subprocess.run(command, cwd=work, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
@@ -241,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", 0)) or os.cpu_count() or 1)
     parser.add_argument("--report-only", action="store_true", help="read the last runs, run nothing")
     parser.add_argument("--keep", action="store_true", help="reuse mutmut's verdicts for unchanged functions")
+    parser.add_argument("--recheck", action="store_true", help="run only the last run's survivors again")
     parser.add_argument("--summary", type=Path, help="append the markdown table here (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--json", type=Path, help="write scores and surviving mutants (with diffs) here")
     parser.add_argument("--fail-under", type=float, help="exit 1 if a module scores below this percentage")
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     if not args.report_only:
         for module in modules:
-            code = run_module(module, args.jobs, WORK / f"{slug(module)}.log", args.keep)
+            code = run_module(module, args.jobs, WORK / f"{slug(module)}.log", args.keep, args.recheck)
             if code != 0:
                 failed.append(f"{module}: mutmut exited {code} (see .mutation/{slug(module)}.log)")
     scores = [read_score(m) for m in modules]
