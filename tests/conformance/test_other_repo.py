@@ -19,12 +19,13 @@ def test_other_repository_differences_and_failures() -> None:
     out, err = io.StringIO(), io.StringIO()
     assert run(["check", "--config", str(CONFIG), "--format", "json", "--backend", "embedded"], out, err) == 1, err.getvalue()
     report = json.loads(out.getvalue())
-    migrate = next(s for s in report["sources"] if s["path"] == "migrate.sql")
+    # paths as the repository names them, so an editor or a CI annotation opens them
+    migrate = next(s for s in report["sources"] if s["path"] == "tests/data/other_repo/sql/migrate.sql")
     found = {(d["object"], d["column"], d["aspect"], d["canonical"], d["actual"], d["line"]) for d in migrate["differences"]}
     assert found == {
         ("default.events", "ts", "column_type", "DateTime", "DateTime64(3)", 1),
         ("default.events", "kind", "column_type", "LowCardinality(String)", "String", 1),
-        ("default.events", "extra", "column_extra", "absent", "extra String", 1),
+        ("default.events", "extra", "column_extra", "absent", "extra String", 2),  # added by the ALTER on line 2
     }
     (error,) = migrate["errors"]
     assert (error["round"], error["line"], error["name"]) == (2, 2, "DUPLICATE_COLUMN")

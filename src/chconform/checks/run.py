@@ -6,9 +6,19 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from chconform.checks.cache import ResultCache, code_digest
+from chconform.checks.cache import ResultCache
+from chconform.checks.cached import (
+    CachedFinal,
+    CachedSource,
+    backend_identity,
+    cached_run,
+    final_key,
+    source_key,
+    specs_of,
+)
+from chconform.checks.results import RunResult, Skipped, SourceResult, StatementError
 from chconform.checks.rules import apply_rules, role_findings
 from chconform.config import Config, SourceSpec
 from chconform.engines.base import Backend, Instance
@@ -36,63 +46,6 @@ __all__ = [
     "run_check",
     "load_source",
 ]
-
-
-@dataclass(frozen=True)
-class StatementError:
-    """A statement ClickHouse refused (or that could not run): where, which round, why."""
-
-    round: int
-    line: int
-    code: int | None
-    name: str | None
-    message: str
-    statement: str
-    source: str = ""
-    column: int = 0  # set when ClickHouse's parser names the position of a syntax error
-
-
-@dataclass(frozen=True)
-class Skipped:
-    line: int
-    reason: str
-    statement: str
-
-
-@dataclass(frozen=True)
-class SourceResult:
-    """Everything one source's check found."""
-
-    path: str
-    role: str
-    errors: tuple[StatementError, ...] = ()
-    differences: tuple[Difference, ...] = ()
-    missing_tables: tuple[str, ...] = ()
-    skipped: tuple[Skipped, ...] = ()
-    warnings: tuple[str, ...] = ()
-    defined: tuple[str, ...] = ()  # tables and views the source built
-    duration_s: float = 0.0
-    notes: tuple[str, ...] = ()  # what ran differently from the file (ON CLUSTER dropped, Replicated → base engine)
-    ignored: tuple[str, ...] = ()  # findings an inline ignore or [rules] turned off, each with its reason
-
-    @property
-    def ok(self) -> bool:
-        return not (self.errors or self.differences or self.missing_tables)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    backend: str
-    clickhouse_version: str
-    canonical: str
-    key_tables: tuple[str, ...]
-    sources: tuple[SourceResult, ...]
-    sandbox: str = "none"
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.sources)
 
 
 def load_source(spec: SourceSpec) -> Source:
@@ -361,10 +314,20 @@ def _attribute(diffs: list[Difference], source: Source, check: str) -> list[Diff
     for d in diffs:
         creates = source.creates(d.object)
         line = creates[-1].line if creates else None
-        if creates and d.column:  # a column's finding at the column's own line
-            line = column_line(creates[-1], d.column) or line
+        if creates and d.column:  # a column's finding at the line that last defined the column (ALTER or CREATE)
+            line = _column_defined_at(source, creates[-1], d.object, d.column) or line
         out.append(replace(d, source=source.path, line=line, check=check))
     return out
+
+
+def _column_defined_at(source: Source, create: Statement, table: str, column: str) -> int | None:
+    """The line of the last ADD/MODIFY COLUMN of `column` after the table's CREATE, else its line in the CREATE."""
+    for stmt in reversed(source.statements):
+        if stmt.start <= create.start:
+            break
+        if stmt.kind == "alter" and stmt.target == table and (line := column_line(stmt, column)):
+            return line
+    return column_line(create, column)
 
 
 def _idempotency(first: Snapshot, second: Snapshot, source: Source) -> list[Difference]:
@@ -410,35 +373,10 @@ def _duplicates(instance: Instance, source: Source, config: Config) -> list[Diff
     return out
 
 
-@dataclass(frozen=True)
-class CachedSource:
-    """What the result cache keeps of an applied source (the Source itself is re-read: it is cheap)."""
-
-    result: SourceResult
-    snapshot: Snapshot | None
-    clickhouse_version: str
-    sandbox: str
-
-
-def _source_key(cache: ResultCache, config: Config, backend: Backend, spec: SourceSpec) -> str | None:
-    """Every input of what applying `spec` yields; None when the source cannot be read (then it is not cached)."""
-    try:
-        body = spec.file.read_bytes()
-        settings = config.config_file.read_bytes() if config.config_file else b""
-    except OSError:
-        return None
-    release = getattr(backend, "release", None)
-    engine = f"{backend.name}|{getattr(release, 'requirement', '')}|{config.image}|{getattr(backend, 'hardening', '')}"
-    prelude = "\0".join(s.text for s in _prelude(config))
-    return cache.key("chconform-source", code_digest(), engine, settings, prelude, spec.path, spec.role,
-                     "\0".join(spec.must_define), str(config.timeout_s), body)
-
-
 def _applied(backend: Backend, config: Config, spec: SourceSpec, progress: Callable[[str, float], None] | None,
-             cache: ResultCache | None = None) -> tuple[AppliedSource, CachedSource | None]:
-    """Apply one source, or take it from the cache (then the entry is returned); tell `progress` when done."""
+             cache: ResultCache | None = None, key: str | None = None) -> tuple[AppliedSource, CachedSource | None]:
+    """Apply one source, or take it from the cache under `key` (then the entry is returned); tell `progress`."""
     started = time.monotonic()
-    key = _source_key(cache, config, backend, spec) if cache is not None else None
     hit = cache.get(key, CachedSource) if cache is not None and key is not None else None
     if hit is not None:
         applied = AppliedSource(spec, load_source(spec), hit.result, hit.snapshot)
@@ -458,73 +396,34 @@ def run_check(config: Config, backend: Backend, jobs: int = 2, only: list[str] |
 
     No source waits for the canon to be built: only the comparison needs it, and that is pure and quick.
     With a `cache`, a source whose every input is unchanged is not applied again, and a source whose inputs
-    and the canon's are unchanged is not even compared again (see checks/cache.py).
+    and the canon's are unchanged is not even compared again (see checks/cached.py).
     """
-    canon_spec = config.canonical_source
-    specs = [canon_spec, *(s for s in config.sources if s.path != config.canonical and (only is None or s.path in only))]
-    keys = {s.path: _source_key(cache, config, backend, s) for s in specs} if cache is not None else {}
-    finals = _final_results(cache, keys, specs, progress)
-    if finals is not None:
-        results, every = finals
-        return _run_result(config, backend, [r for r in results if only is None or r.path != config.canonical
-                                             or config.canonical in only], every, "cached", f"{len(specs)} of {len(specs)}")
+    specs = specs_of(config, only)
+    engine = backend_identity(backend, config) if cache is not None else ""
+    keys = {s.path: source_key(cache, config, engine, s) for s in specs} if cache is not None else {}
+    if cache is not None:
+        whole = cached_run(config, cache, engine, backend.name, only, progress)
+        if whole is not None:
+            return whole
     todo = [s for s in specs if cache is None or (key := keys[s.path]) is None or not cache.has(key)]
     reserve = getattr(backend, "reserve", None)
     if callable(reserve) and todo:  # start the engines for every job now, not one by one on first use
-        reserve(max(1, min(jobs, len(todo))), spares=0 if len(todo) <= jobs else None)
+        reserve(max(1, min(jobs, len(todo))), spares=0 if len(todo) <= jobs else None, total=len(todo))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = list(pool.map(lambda s: _applied(backend, config, s, progress, cache), specs))
+        done = list(pool.map(lambda s: _applied(backend, config, s, progress, cache, keys.get(s.path)), specs))
     applied = [a for a, _ in done]
     canon_result, canon_snap = finish_source(config, applied[0], None)
     results = [canon_result] + [finish_source(config, a, canon_snap)[0] for a in applied[1:]]
-    if cache is not None:
-        for spec, result in zip(specs, results):
-            final = _final_key(cache, keys, spec.path, canon_spec.path)
-            if final is not None and not any(e.round == 0 for e in result.errors):
-                cache.put(final, result)
-    ordered = results if only is None or config.canonical in only else results[1:]
     hits = [c for _, c in done if c is not None]
     facts = hits[0] if hits and len(hits) == len(done) else None  # no engine started: its facts come from the cache
-    return _run_result(config, backend, ordered, facts, "cached", f"{len(hits)} of {len(done)}" if cache else "")
-
-
-def _final_key(cache: ResultCache, keys: dict[str, str | None], path: str, canon: str) -> str | None:
-    """A source's compared result depends on its own inputs and the canon's: both keys together."""
-    mine, theirs = keys.get(path), keys.get(canon)
-    return cache.key("chconform-final", mine, theirs) if mine and theirs else None
-
-
-def _final_results(cache: ResultCache | None, keys: dict[str, str | None], specs: list[SourceSpec],
-                   progress: Callable[[str, float], None] | None) -> tuple[list[SourceResult], CachedSource] | None:
-    """Every source's compared result from the cache, or None (then the run applies what changed)."""
-    if cache is None:
-        return None
-    canon = specs[0].path
-    key = keys.get(canon)
-    engine = cache.get(key, CachedSource) if key else None
-    if engine is None:
-        return None
-    results = []
-    for spec in specs:
-        final = _final_key(cache, keys, spec.path, canon)
-        result = cache.get(final, SourceResult) if final else None
-        if result is None:
-            return None
-        results.append(result)
-    for spec in specs:
-        if progress is not None:
-            progress(spec.path + " (cached)", 0.0)
-    return results, engine
-
-
-def _run_result(config: Config, backend: Backend, sources: list[SourceResult], every: CachedSource | None,
-                label: str, cached: str) -> RunResult:
-    return RunResult(
-        backend=backend.name,
-        clickhouse_version=every.clickhouse_version if every else backend.version(),
-        canonical=config.canonical,
-        key_tables=config.key_tables,
-        sources=tuple(sources),
-        sandbox=every.sandbox if every else str(getattr(backend, "sandbox", "none")),
-        extra={label: cached} if cached else {},
-    )
+    version = facts.clickhouse_version if facts else backend.version()
+    sandbox = facts.sandbox if facts else str(getattr(backend, "sandbox", "none"))
+    if cache is not None:
+        for spec, result in zip(specs, results):
+            final = final_key(cache, keys, spec.path, specs[0].path)
+            if final is not None and not any(e.round == 0 for e in result.errors):
+                cache.put(final, CachedFinal(result, version, sandbox))
+    ordered = results if only is None or config.canonical in only else results[1:]
+    return RunResult(backend=backend.name, clickhouse_version=version, canonical=config.canonical,
+                     key_tables=config.key_tables, sources=tuple(ordered), sandbox=sandbox,
+                     extra={"cached": f"{len(hits)} of {len(done)}"} if cache is not None else {})
