@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
+from chconform.checks.run import AppliedSource, SourceResult, apply_source, finish_source
 from chconform.config import Config, find_config, load_config
 from chconform.errors import ChconformError, EnvironmentUnusable
 from chconform.model import Snapshot
-from chconform.checks.run import AppliedSource, SourceResult, apply_source, finish_source
 
 __all__ = ["ConformanceSession", "RunStore"]
 
