@@ -221,3 +221,53 @@ def test_without_its_own_pipes_24_8_would_read_the_requests_as_insert_data() -> 
     done = subprocess.run([sys.executable, "-c", code], input=b"NEXT-REQUEST-FRAME", capture_output=True, env=env,
                           timeout=120)
     assert b"Cannot parse input" in done.stdout and b"NEXT-REQUEST" in done.stdout, done.stdout + done.stderr
+
+
+_MV_AGAIN = ["CREATE DATABASE IF NOT EXISTS m", "CREATE TABLE IF NOT EXISTS m.src (a Int32, v UInt64) ENGINE = MergeTree ORDER BY a",
+             "DROP TABLE IF EXISTS m.mv",
+             "CREATE MATERIALIZED VIEW IF NOT EXISTS m.mv ENGINE = ReplacingMergeTree(top) ORDER BY a "
+             "AS SELECT a, max(v) AS top FROM m.src GROUP BY a"]
+
+
+def _two_rounds(backend: EmbeddedBackend) -> tuple[list[EngineError | None], int]:
+    """Apply the statements twice on one instance, a snapshot between (as a check does; the second DROP drops a
+    materialized view): the outcomes, and the worker's pid."""
+    instance = backend.instance()
+    try:
+        first = instance.execute_many(_MV_AGAIN, timeout=8)
+        take_snapshot(lambda sql: instance.query(sql, timeout=8), access=False)
+        return first + instance.execute_many(_MV_AGAIN, timeout=8), instance.worker.proc.pid
+    finally:
+        instance.close()
+
+
+def test_24_8_hosts_one_session_per_worker() -> None:
+    """chdb 3.3.0 cannot drop a materialized view in a process's second session: each instance gets a new worker."""
+    backend = EmbeddedBackend(engine="24.8", spares=0, sessions_per_worker=20, timeout_s=8)
+    try:
+        assert backend.sessions_per_worker == 1
+        first, pid1 = _two_rounds(backend)
+        second, pid2 = _two_rounds(backend)
+        assert first == second == [None] * 8 and pid1 != pid2
+    finally:
+        backend.close()
+
+
+def test_with_sessions_reused_24_8_hangs_dropping_a_materialized_view() -> None:
+    """The defence off: a 24.8 worker's later session waits for ever on DROP of a materialized view (measured:
+    the second session hangs about three times in four, so up to six sessions are tried)."""
+    backend = EmbeddedBackend(engine="24.8", spares=0, timeout_s=8)
+    backend.sessions_per_worker = 6
+    try:
+        first, pid = _two_rounds(backend)
+        assert first == [None] * 8
+        hung: list[EngineError | None] = []
+        for _ in range(5):
+            outcomes, same_pid = _two_rounds(backend)
+            assert same_pid == pid  # a later session of the same worker
+            if len(outcomes) < 8:
+                hung = outcomes
+                break
+        assert len(hung) == 7 and isinstance(hung[6], EngineError) and hung[6].name == "TIMEOUT", hung
+    finally:
+        backend.close()

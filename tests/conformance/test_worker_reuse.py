@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from chconform.engines.embedded import EmbeddedBackend, EmbeddedInstance, Worker
+from chconform.engines.releases import NEWEST  # reuse is the newest release's (24.8 hosts one session per worker)
 from chconform.config import Config, load_config
 from chconform.errors import EngineError, EngineTimeout
 from chconform.pytest_plugin import ConformanceSession, RunStore
@@ -58,7 +59,7 @@ def config() -> Config:
 
 def _fresh(config: Config, path: str) -> tuple[SourceResult, object]:
     """The reference: a backend that starts a new worker for every instance."""
-    backend = EmbeddedBackend(prestart=False, timeout_s=config.timeout_s)
+    backend = EmbeddedBackend(prestart=False, timeout_s=config.timeout_s, engine=NEWEST)
     try:
         return check_source(backend, config, config.source(path), None)
     finally:
@@ -72,7 +73,7 @@ def _same(a: SourceResult, b: SourceResult) -> bool:
 @pytest.fixture
 def reusing(config: Config) -> Iterator[EmbeddedBackend]:
     """One worker, no spare: every instance after the first is a reused worker."""
-    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=0, sessions_per_worker=50)
+    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=0, sessions_per_worker=50, engine=NEWEST)
     yield backend
     backend.close()
 
@@ -129,7 +130,7 @@ def test_nothing_carries_over_to_the_next_session(reusing: EmbeddedBackend) -> N
 def test_pre_started_worker_snapshots_as_a_fresh_one(config: Config) -> None:
     path = "migrations/2025-qtickets-api.sql"
     expected, expected_snapshot = _fresh(config, path)
-    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=2)
+    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=2, engine=NEWEST)
     try:
         backend.reserve(2)
         result, snapshot = check_source(backend, config, config.source(path), None)
@@ -156,7 +157,7 @@ def test_a_worker_that_timed_out_is_replaced(reusing: EmbeddedBackend) -> None:
 
 
 def test_a_worker_is_retired_after_its_sessions(config: Config) -> None:
-    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=0, sessions_per_worker=2)
+    backend = EmbeddedBackend(timeout_s=config.timeout_s, spares=0, sessions_per_worker=2, engine=NEWEST)
     try:
         pids = []
         for _ in range(3):
