@@ -262,3 +262,21 @@ def test_a_backend_given_no_release_runs_the_ci_shards_else_the_newest(monkeypat
     monkeypatch.setenv("CHCONFORM_ENGINE", "9.9")
     with pytest.raises(ConfigError, match="CHCONFORM_ENGINE: unknown ClickHouse release '9.9'"):
         releases.default_release()
+
+
+def test_check_on_a_release_that_cannot_be_installed_is_exit_2_in_one_line(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine cache cannot be created (a file stands where its folder would): one line, exit 2, no traceback."""
+    import io
+
+    from chconform.cli import run
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("CHCONFORM_ENGINE_CACHE", str(blocker / "engines"))
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    config = Path(__file__).resolve().parents[1] / "data" / "matrix" / "aggregating" / "chconform.toml"
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", "--config", str(config), "--no-cache"], out, err) == 2
+    assert err.getvalue().count("\n") == 1 and "Traceback" not in err.getvalue()
+    assert "ClickHouse 24.8 (chdb==3.3.0): cannot create the engine cache" in err.getvalue()
