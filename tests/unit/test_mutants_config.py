@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from chconform.config import load_config
+from chconform.config import (
+    BootstrapSettings,
+    EvidenceSettings,
+    PathSpec,
+    SmokeSettings,
+    SourceSpec,
+    load_config,
+)
 from chconform.errors import ChconformError, ConfigError
+from chconform.sql.migrations import StepFile
 
 BASE = ('root = "."\ncanonical = "a.sql"\nkey_tables = ["z.t"]\n'
         '[[source]]\npath = "a.sql"\nmust_define = "all"\n'
@@ -179,3 +187,108 @@ def test_each_config_mistake_is_its_own_exact_line(tmp_path: Path, name: str) ->
     with pytest.raises(ConfigError) as info:
         load_config(file)
     assert str(info.value) == message.format(file=file, dir=tmp_path.resolve())
+
+
+FULL = '''root = "sql"
+canonical = "canon.sql"
+key_tables = ["${DB}.t", "zakaz.u"]
+prelude = ["CREATE DATABASE IF NOT EXISTS ${DB}", "pre.sql"]
+timeout_s = 12.5
+backend = "docker"
+image = "clickhouse/clickhouse-server:24.8"
+data_dir = "data"
+max_source_mb = 2
+[[source]]
+path = "canon.sql"
+must_define = "all"
+[[source]]
+path = "mig/b.sql"
+role = "migration"
+must_define = ["${DB}.t"]
+[[source]]
+path = "step.sql"
+role = "step"
+[[path]]
+name = "up"
+steps = ["mig/b.sql"]
+from_rev = "v1"
+format = "plain"
+[[path]]
+steps = ["step.sql"]
+[bootstrap]
+access_source = "mig/b.sql"
+[smoke]
+job_table = "meta.jobs"
+job_row = { job = "etl", ok = 1 }
+payloads = "payloads"
+reads = ["zakaz.v"]
+[evidence]
+title = "Evidence"
+docs = ["docs/a.md"]
+smoke_log = "smoke.log"
+[evidence.describe_names]
+"zakaz.t" = "describe_t.tsv"
+[variables]
+DB = "zakaz"
+[settings]
+max_threads = 4
+allow_experimental_object_type = true
+[rules]
+drop_before_create = "off"
+engine = "warning"
+[macros]
+shard = "01"
+replica = 1
+'''
+
+
+def test_a_full_config_loads_to_exactly_these_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every table and key set at once: each value lands where it belongs, converted and substituted."""
+    monkeypatch.delenv("CHCONFORM_BACKEND", raising=False)
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    sql = tmp_path / "sql"
+    (sql / "mig").mkdir(parents=True)
+    for name in ("canon.sql", "mig/b.sql", "step.sql"):
+        (sql / name).write_text("SELECT 1;\n", encoding="utf-8")
+    (sql / "pre.sql").write_text("CREATE TABLE zakaz.base (a String) ENGINE = Log;\n"
+                                 "CREATE TABLE zakaz.b2 (a String) ENGINE = Log;\n", encoding="utf-8")
+    (tmp_path / "chconform.toml").write_text(FULL, encoding="utf-8")
+    c = load_config(tmp_path / "chconform.toml")
+    db = (("DB", "zakaz"),)
+    assert (c.config_file, c.root, c.canonical) == (tmp_path / "chconform.toml", sql, "canon.sql")
+    assert c.sources == (
+        SourceSpec("canon.sql", sql / "canon.sql", "dump", ("zakaz.t", "zakaz.u"), db, 2 << 20),
+        SourceSpec("mig/b.sql", sql / "mig/b.sql", "migration", ("zakaz.t",), db, 2 << 20),
+    )
+    assert c.step_sources == (SourceSpec("step.sql", sql / "step.sql", "step", (), db, 2 << 20),)
+    assert c.key_tables == ("zakaz.t", "zakaz.u")
+    assert c.prelude == ("CREATE DATABASE IF NOT EXISTS zakaz", "CREATE TABLE zakaz.base (a String) ENGINE = Log",
+                         "CREATE TABLE zakaz.b2 (a String) ENGINE = Log")
+    assert (c.timeout_s, c.backend, c.image, c.data_dir, c.engines) == (
+        12.5, "docker", "clickhouse/clickhouse-server:24.8", tmp_path / "data", ())
+    assert c.paths == (
+        PathSpec("up", ("mig/b.sql",), "v1", "plain", (StepFile("mig/b.sql", sql / "mig/b.sql", "plain"),)),
+        PathSpec("path1", ("step.sql",), None, "auto", (StepFile("step.sql", sql / "step.sql", "auto"),)),
+    )
+    assert c.bootstrap == BootstrapSettings("mig/b.sql")
+    assert c.smoke == SmokeSettings("meta.jobs", (("job", "etl"), ("ok", 1)), tmp_path / "payloads", ("zakaz.v",))
+    assert c.evidence == EvidenceSettings(title="Evidence", docs=("docs/a.md",), smoke_log="smoke.log",
+                                          describe_names=(("zakaz.t", "describe_t.tsv"),))
+    assert c.variables == db
+    assert c.settings == (("max_threads", "4"), ("allow_experimental_object_type", "1"))
+    assert c.rules == (("drop_before_create", "off"), ("engine", "warning"))
+    assert c.rule_severity == {"drop_before_create": "off", "engine": "warning"}
+    assert c.macros == (("replica", "1"), ("shard", "01"))
+
+
+def test_the_defaults_of_a_minimal_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHCONFORM_BACKEND", raising=False)
+    monkeypatch.delenv("CHCONFORM_ENGINE", raising=False)
+    c = load_config(write(tmp_path, 'canonical = "a.sql"\n[[source]]\npath = "a.sql"\n'))
+    assert c.sources == (SourceSpec("a.sql", tmp_path.resolve() / "a.sql", "dump", ()),)
+    assert (c.root, c.key_tables, c.prelude, c.timeout_s, c.backend, c.data_dir, c.paths, c.engines) == (
+        tmp_path.resolve(), (), (), 60.0, "embedded", None, (), ())
+    assert (c.bootstrap, c.smoke, c.evidence) == (BootstrapSettings(), SmokeSettings(), EvidenceSettings())
+    assert (c.variables, c.settings, c.rules, c.macros, c.step_sources) == ((), (), (), (), ())
+    monkeypatch.setenv("CHCONFORM_BACKEND", "docker")
+    assert load_config(tmp_path / "chconform.toml").backend == "docker"
