@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from chconform.checks.path import PathResult
 from chconform.commands._common import CI_FORMATS, EXIT_FOUND, EXIT_OK, command, display_for, emit, render_outcome
 from chconform.errors import ConfigError
+from chconform.reports.escape import safe
 from chconform.reports.render import difference_line
 
 __all__ = ["cmd_path", "render_paths_text", "paths_json"]
@@ -32,41 +34,49 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
 
 
-def _path_text(r: PathResult, accept: bool) -> list[str]:
+def _same(path: str) -> str:
+    return path
+
+
+def _path_text(r: PathResult, accept: bool, display: Callable[[str], str] = _same) -> list[str]:
     start = f"{r.from_rev} (canonical file at that revision)" if r.from_rev else "an empty server"
-    through = " → ".join(r.steps) if len(r.steps) <= 6 else \
-        f"{' → '.join(r.steps[:2])} → … ({len(r.steps) - 4} more) … → {' → '.join(r.steps[-2:])}"
+    steps = [safe(display(s)) for s in r.steps]
+    through = " → ".join(steps) if len(steps) <= 6 else \
+        f"{' → '.join(steps[:2])} → … ({len(steps) - 4} more) … → {' → '.join(steps[-2:])}"
     out = [f"path {r.name}: from {start} through {through}  ({r.duration_s:.2f}s)"]
     out.append(f"  seeded {len(r.seeded)} tables with one sentinel row each"
                + (f"; not seeded: {', '.join(f'{t} ({why})' for t, why in r.not_seeded)}" if r.not_seeded else ""))
     for e in r.errors:
-        out.append(f"  error  {e.source}:{e.line}  {e.code or ''} {e.name or ''}: {e.message}  [{e.statement}]")
+        out.append(f"  error  {safe(display(e.source))}:{e.line}  {e.code or ''} {e.name or ''}: {safe(e.message)}  "
+                   f"[{safe(e.statement)}]")
     if r.differences:
         off = sorted({d.object for d in r.differences})
         out.append(f"  DIFFERS  {len(off)} tables do not reach the canon: {', '.join(off)}")
-        out.extend("    " + difference_line(d) for d in r.differences)
+        out.extend("    " + difference_line(d, display) for d in r.differences)
     elif not r.errors:
         out.append(f"  reaches the canon: {len(r.key_tables)} key tables identical to the canonical definition")
     label = "data loss (accepted)" if accept else "DATA LOSS"
     for loss in r.data_loss:
         if loss.line:
-            cause = f"{loss.step}:{loss.line}  [{loss.statement}]"
+            cause = f"{safe(display(loss.step))}:{loss.line}  [{safe(loss.statement)}]"
         else:  # counted after every statement that may destroy rows, and none did
-            cause = f"{loss.step}  (no statement of it removed them: a merge or TTL of the table's engine did)"
+            cause = f"{safe(display(loss.step))}  (no statement of it removed them: a merge or TTL of the table's engine did)"
         out.append(f"  {label}  {loss.table}: {loss.before} → {loss.after} rows ({loss.lost} lost)  {cause}")
     if not r.data_loss:
         out.append("  no rows lost")
-    out.extend(f"  skipped {s.line}: {s.reason}  [{s.statement}]" for s in r.skipped[:3])
+    out.extend(f"  skipped {s.line}: {safe(s.reason)}  [{safe(s.statement)}]" for s in r.skipped[:3])
     if len(r.skipped) > 3:
         out.append(f"  ... and {len(r.skipped) - 3} more skipped")
-    out.extend(f"  warning: {w}" for w in r.warnings)
+    out.extend(f"  warning: {safe(w)}" for w in r.warnings)
     return out
 
 
-def render_paths_text(results: list[PathResult], backend: str, version: str, canonical: str, accept: bool) -> str:
-    out = [f"chconform path: {len(results)} path(s) on {backend} (ClickHouse {version}), canonical {canonical}", ""]
+def render_paths_text(results: list[PathResult], backend: str, version: str, canonical: str, accept: bool,
+                      display: Callable[[str], str] = _same) -> str:
+    out = [f"chconform path: {len(results)} path(s) on {backend} (ClickHouse {version}), "
+           f"canonical {safe(display(canonical))}", ""]
     for r in results:
-        out.extend(_path_text(r, accept))
+        out.extend(_path_text(r, accept, display))
         out.append("")
     bad = [r.name for r in results if not r.ok(accept)]
     if bad:
@@ -143,6 +153,6 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         text = json.dumps(paths_json(results, backend.name, version, config.canonical, accept), indent=2,
                           ensure_ascii=False) + "\n"
     else:
-        text = render_paths_text(results, backend.name, version, config.canonical, accept)
+        text = render_paths_text(results, backend.name, version, config.canonical, accept, display_for(config))
     emit(args, text, out)
     return EXIT_OK if all(r.ok(accept) for r in results) else EXIT_FOUND

@@ -90,6 +90,7 @@ def plan_json(proof: Any) -> dict[str, Any]:
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.config import load_config
     from chconform.engines import get_backend
+    from chconform.engines.server_defaults import profile_for
     from chconform.errors import ConfigError
     from chconform.plan.prove import build_canon, plan_server, plan_source
 
@@ -99,7 +100,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     spec = config.source(args.source) if args.source else None
     engine = args.engine or config.engine
     backend = get_backend(config.backend, image=config.image, timeout_s=config.timeout_s, root=config.root,
-                          **({"engine": engine} if engine else {}))
+                          server=profile_for(config), **({"engine": engine} if engine else {}))
     try:
         canon = build_canon(config, backend)
         if spec is not None:

@@ -96,8 +96,8 @@ def _prove(config: Config, backend: Backend, canon: Canon, origin: str, start: l
     try:
         walk.apply(list(_prelude(config)) + start, origin)
         if walk.errors or not walk.alive:
-            raise ChconformError(f"{origin} does not build on a fresh engine ({walk.errors[0].message if walk.errors else 'the engine stopped'}); "
-                                 "run `chconform check` first")
+            why = walk.errors[0].message if walk.errors else "the engine stopped"
+            raise ChconformError(f"{origin} does not build on a fresh engine ({why}); run `chconform check` first")
         before = walk.snapshot()
         chosen = tables(before)
         steps = tuple(plan_steps(canon.snapshot, before, canon.creates, canon.readonly, chosen))

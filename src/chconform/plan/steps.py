@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from chconform.model import Column, Snapshot, Table
+from chconform.model import Column, Constraint, Projection, Snapshot, Table
 from chconform.schema.compare import compare_tables
 
 __all__ = ["Step", "plan_steps", "column_definition", "REBUILD_SUFFIX", "quote", "literal"]
@@ -99,9 +100,9 @@ def _rebuild_reasons(want: Table, got: Table, readonly: frozenset[str]) -> list[
         if getattr(want, aspect) != getattr(got, aspect):
             why.append(aspect.replace("_", " "))
     if want.sorting_key != got.sorting_key:
-        old, new = _key_parts(got.sorting_key), _key_parts(want.sorting_key)
+        before, after = _key_parts(got.sorting_key), _key_parts(want.sorting_key)
         added = {c.name for c in want.columns} - {c.name for c in got.columns}
-        if new[: len(old)] != old or not set(new[len(old):]) <= added:
+        if after[: len(before)] != before or not set(after[len(before):]) <= added:
             why.append("a sorting key that does not only append new columns")
     if want.primary_key != got.primary_key and _key_parts(want.primary_key) != _key_parts(got.primary_key):
         if want.primary_key != want.sorting_key or got.primary_key != got.sorting_key:
@@ -186,6 +187,11 @@ def _modify_column(c: Column, old: Column, where: str) -> list[str]:
     return out
 
 
+def _body(element: Projection | Constraint) -> str:
+    """What follows a projection's or a constraint's name in ADD … IF NOT EXISTS."""
+    return element.query if isinstance(element, Projection) else f"{element.kind} {element.expr}"
+
+
 def _element_steps(want: Table, got: Table) -> list[str]:
     out = []
     want_ix, got_ix = {i.name: i for i in want.indices}, {i.name: i for i in got.indices}
@@ -195,12 +201,13 @@ def _element_steps(want: Table, got: Table) -> list[str]:
     for name, ix in sorted(want_ix.items()):
         if got_ix.get(name) != ix:
             out.append(f"ADD INDEX IF NOT EXISTS {quote(name)} {ix.expr} TYPE {ix.type_full} GRANULARITY {ix.granularity}")
-    for attr, word, render in (("projections", "PROJECTION", lambda p: f"{quote(p.name)} {p.query}"),
-                               ("constraints", "CONSTRAINT", lambda k: f"{quote(k.name)} {k.kind} {k.expr}")):
-        wanted = {x.name: x for x in getattr(want, attr)}
-        have = {x.name: x for x in getattr(got, attr)}
+    elements: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
+        ("PROJECTION", {p.name: p for p in want.projections}, {p.name: p for p in got.projections}),
+        ("CONSTRAINT", {k.name: k for k in want.constraints}, {k.name: k for k in got.constraints}),
+    )
+    for word, wanted, have in elements:
         out += [f"DROP {word} IF EXISTS {quote(n)}" for n, x in sorted(have.items()) if wanted.get(n) != x]
-        out += [f"ADD {word} IF NOT EXISTS {render(x)}" for n, x in sorted(wanted.items()) if have.get(n) != x]
+        out += [f"ADD {word} IF NOT EXISTS {quote(n)} {_body(x)}" for n, x in sorted(wanted.items()) if have.get(n) != x]
     return out
 
 
@@ -256,8 +263,8 @@ def _rebuild(want: Table, got: Table, create: str) -> Step:
     """A new table of the canonical definition, the rows copied with casts, swapped in, the old one dropped last."""
     temp = want.name + REBUILD_SUFFIX
     target = f"{quote(want.database)}.{quote(temp)}"
-    pairs = [(c, got.column(c.name)) for c in want.columns if c.default_kind in _STORED]
-    pairs = [(c, old) for c, old in pairs if old is not None and old.default_kind in _STORED]
+    pairs = [(c, old) for c in want.columns if c.default_kind in _STORED
+             and (old := got.column(c.name)) is not None and old.default_kind in _STORED]
     names = ", ".join(quote(c.name) for c, _ in pairs)
     values = ", ".join(_cast(c, old) for c, old in pairs)
     statements = [
