@@ -142,8 +142,9 @@ def test_drop_and_create_reaches_the_canon_and_reports_the_rows_lost(repo: Path)
     (result,) = json.loads(out)["paths"]
     assert result["reaches_canon"] is True
     assert result["differences"] == [] and result["errors"] == []
+    # files as the repository names them (the fixture is a git checkout whose root is sql/)
     assert result["data_loss"] == [{
-        "table": "app.events", "before": 1, "after": 0, "lost": 1, "step": "migration_drop.sql", "line": 1,
+        "table": "app.events", "before": 1, "after": 0, "lost": 1, "step": "sql/migration_drop.sql", "line": 1,
         "statement": "DROP TABLE IF EXISTS app.events",
     }]
 
@@ -152,7 +153,7 @@ def test_accepted_data_loss_exits_zero_and_still_says_so(repo: Path) -> None:
     code, out, err = _path(repo, "--name", "drop-and-create", "--from-rev", "HEAD~1", "--accept-data-loss")
     assert code == 0, err
     assert "reaches the canon: 2 key tables identical" in out
-    assert "data loss (accepted)  app.events: 1 → 0 rows (1 lost)  migration_drop.sql:1" in out
+    assert "data loss (accepted)  app.events: 1 → 0 rows (1 lost)  sql/migration_drop.sql:1" in out
 
 
 def test_without_a_start_revision_the_path_starts_on_an_empty_server(repo: Path) -> None:
@@ -161,7 +162,7 @@ def test_without_a_start_revision_the_path_starts_on_an_empty_server(repo: Path)
     (result,) = json.loads(out)["paths"]
     assert result["from_rev"] is None and result["data_loss"] == []
     assert [(e["source"], e["line"], e["name"]) for e in result["errors"]] == [
-        ("migration_drop.sql", 2, "UNKNOWN_DATABASE")]  # the migration never creates its database
+        ("sql/migration_drop.sql", 2, "UNKNOWN_DATABASE")]  # the migration never creates its database
     assert {(d["object"], d["aspect"]) for d in result["differences"]} == {
         ("app.events", "missing_table"), ("app.keep", "missing_table")}
 

@@ -87,25 +87,31 @@ def render_paths_text(results: list[PathResult], backend: str, version: str, can
     return "\n".join(out) + "\n"
 
 
-def paths_json(results: list[PathResult], backend: str, version: str, canonical: str, accept: bool) -> dict[str, Any]:
-    """Stable keys, in the spirit of `check --format json`."""
+def paths_json(results: list[PathResult], backend: str, version: str, canonical: str, accept: bool,
+               display: Callable[[str], str] = _same) -> dict[str, Any]:
+    """Stable keys, in the spirit of `check --format json`; files as the repository names them."""
+    from chconform.reports.findings import SCHEMA_VERSION, tool_version
+
     return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "chconform", "version": tool_version()},
         "ok": all(r.ok(accept) for r in results),
         "backend": backend,
         "clickhouse_version": version,
-        "canonical": canonical,
+        "canonical": display(canonical),
         "paths": [
             {
                 "name": r.name,
                 "from_rev": r.from_rev,
-                "steps": list(r.steps),
+                "steps": [display(s) for s in r.steps],
                 "ok": r.ok(accept),
                 "reaches_canon": r.reaches_canon,
-                "errors": [{"source": e.source, "line": e.line, "code": e.code, "name": e.name, "message": e.message,
+                "errors": [{"source": display(e.source), "line": e.line, "code": e.code, "name": e.name, "message": e.message,
                             "statement": e.statement} for e in r.errors],
                 "differences": [{"object": d.object, "aspect": d.aspect, "column": d.column, "canonical": d.canonical,
-                                 "actual": d.actual, "source": d.source, "line": d.line} for d in r.differences],
-                "data_loss": [{"table": x.table, "before": x.before, "after": x.after, "lost": x.lost, "step": x.step,
+                                 "actual": d.actual, "source": display(d.source), "line": d.line}
+                                for d in r.differences],
+                "data_loss": [{"table": x.table, "before": x.before, "after": x.after, "lost": x.lost, "step": display(x.step),
                                "line": x.line, "statement": x.statement} for x in r.data_loss],
                 "seeded": list(r.seeded),
                 "not_seeded": [{"table": t, "reason": why} for t, why in r.not_seeded],
@@ -150,8 +156,8 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         text = render_outcome(args.format, from_path(results, accept, display_for(config), version))
     elif args.format == "json":
-        text = json.dumps(paths_json(results, backend.name, version, config.canonical, accept), indent=2,
-                          ensure_ascii=False) + "\n"
+        text = json.dumps(paths_json(results, backend.name, version, config.canonical, accept, display_for(config)),
+                          indent=2, ensure_ascii=False) + "\n"
     else:
         text = render_paths_text(results, backend.name, version, config.canonical, accept, display_for(config))
     emit(args, text, out)
