@@ -160,7 +160,7 @@ def run_release(config: Config, backend: Backend, release: str, jobs: int = 2, o
     reserve = getattr(backend, "reserve", None)
     if callable(reserve):
         count = 1 + len(others)
-        reserve(max(1, min(jobs, count)), spares=0 if count <= jobs else None)
+        reserve(max(1, min(jobs, count)), spares=0 if count <= jobs else None, total=count)
 
     def apply(spec: object) -> AppliedSource:
         began = time.monotonic()

@@ -22,7 +22,10 @@ from chconform.commands._common import (
 from chconform.errors import ConfigError
 
 if TYPE_CHECKING:
+    from chconform.checks.cache import ResultCache
+    from chconform.checks.results import RunResult
     from chconform.config import Config
+    from chconform.engines.server_defaults import ServerProfile
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:
@@ -46,12 +49,8 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 @command("check", "apply every source twice to its own ClickHouse and compare what it builds with the canon", _check_args)
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.checks.cache import ResultCache, default_cache_dir
-    from chconform.checks.run import run_check
     from chconform.config import load_config
-    from chconform.engines import get_backend
     from chconform.engines.server_defaults import profile_for
-    from chconform.reports.findings import from_check
-    from chconform.reports.render import Style, render_json, render_markdown, render_text
 
     config = load_config(args.config)
     if args.source:
@@ -60,18 +59,28 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     engines = _engines(args, config)
     if len(engines) > 1:
         return _check_matrix(args, config, engines, out)
-    backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
-                          root=config.root, reuse=args.reuse, server=profile_for(config),
-                          **({"engine": engines[0]} if engines else {}))
     total = len(args.source or config.sources) + (1 if args.source and config.canonical not in args.source else 0)
-    try:
-        cache = None if args.no_cache else ResultCache(args.cache_dir or default_cache_dir())
-        result = run_check(config, backend, jobs=args.jobs, only=args.source,
-                           progress=Progress.on(err, total, args.quiet), cache=cache)
-    finally:
-        backend.close()
+    progress = Progress.on(err, total, args.quiet)
+    server = profile_for(config)
+    cache = None if args.no_cache else ResultCache(args.cache_dir or default_cache_dir())
+    result = _cached(args, config, engines, server, cache, progress) if cache is not None else None
+    if result is None:  # something changed (or no cache): the engines run what did
+        from chconform.checks.run import run_check
+        from chconform.engines import get_backend
+
+        backend = get_backend(args.backend or config.backend, image=config.image, timeout_s=config.timeout_s,
+                              root=config.root, reuse=args.reuse, server=server,
+                              **({"engine": engines[0]} if engines else {}))
+        try:
+            result = run_check(config, backend, jobs=args.jobs, only=args.source, progress=progress, cache=cache)
+        finally:
+            backend.close()
+    from chconform.reports.render import Style, render_json, render_markdown, render_text
+
     display = display_for(config)
     if args.format in CI_FORMATS:
+        from chconform.reports.findings import from_check
+
         text = render_outcome(args.format, from_check(result, display))
     elif args.format == "json":
         text = render_json(result, display)
@@ -83,6 +92,22 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            display=display)
     emit(args, text, out)
     return EXIT_OK if result.ok else EXIT_FOUND
+
+
+def _cached(args: argparse.Namespace, config: Config, engines: tuple[str, ...], server: ServerProfile,
+            cache: ResultCache, progress: Progress) -> RunResult | None:
+    """The run's result when every answer is cached, without starting (or importing) an engine; else None.
+
+    Only for the embedded backend, whose identity in the cache key is known before it starts: its release,
+    default hardening and `server` (tests/unit/test_result_cache_key.py proves it equals the started one's).
+    """
+    from chconform.checks.cached import cached_run, engine_identity
+    from chconform.engines.releases import get_release
+
+    if (args.backend or config.backend) != "embedded" or not engines:
+        return None
+    engine = engine_identity("embedded", get_release(engines[0]).requirement, config.image, "", repr(server))
+    return cached_run(config, cache, engine, "embedded", args.source, progress)
 
 
 def _engines(args: argparse.Namespace, config: Config) -> tuple[str, ...]:

@@ -740,6 +740,14 @@ class _ParseService:
                 self._worker = worker
             yield worker
 
+    def warm(self) -> None:
+        """Start the parse worker ahead of the first parse (off the critical path); a failure shows on first use."""
+        try:
+            with self.lease():
+                pass
+        except Exception:  # noqa: BLE001 - the first real lease starts it again and reports why
+            pass
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -855,6 +863,7 @@ class EmbeddedBackend:
         self._ready: list[Worker] = []  # each with a fresh session open
         self._owned: set[Worker] = set()
         self._preparing = self._waiting = self._in_use = self._reserved = 0
+        self._remaining: int | None = None  # instances the run still asks for (reserve's total); None: unknown
         self._closed = False
         self._pool: ThreadPoolExecutor | None = None
         self._parse_service: _ParseService | None = None
@@ -908,6 +917,8 @@ class EmbeddedBackend:
         if self._pool is None or self._closed:
             return
         wanted = self._waiting + self.spares + max(0, self._reserved - self._in_use - self._waiting)
+        if self._remaining is not None:  # a worker prepared for no source is CPU taken from the sources
+            wanted = min(wanted, self._remaining)
         while len(self._ready) + self._preparing < wanted:
             self._preparing += 1
             self._pool.submit(self._prepare, None)
@@ -996,22 +1007,38 @@ class EmbeddedBackend:
                 raise
             with self._cond:
                 self._in_use += 1
+        with self._cond:
+            if self._remaining is not None:
+                self._remaining = max(0, self._remaining - 1)
         self._note(ready)
         return EmbeddedInstance(ready, release=self._release)
 
-    def reserve(self, count: int, spares: int | None = None) -> None:
+    def reserve(self, count: int, spares: int | None = None, total: int | None = None) -> None:
         """`count` instances will be in use at once (a run's jobs): start their workers now.
 
         `spares`: ready workers beyond those. By default one while `count` leaves a CPU idle, else none:
         a spare hides a session change from the next source only where a CPU is free to do that change.
+        A release whose worker hosts one session (24.8) starts a new worker for every source: there a spare
+        per job starts beside the running sources, so the next source finds its engine imported (a start is
+        mostly waiting on the engine library, not a CPU). `total`: the instances the run asks for in all; no
+        worker is prepared beyond them. The gate's parse worker (a release older than the newest) starts now too.
         """
         with self._cond:
             self._reserved = max(0, int(count))
+            self._remaining = None if total is None else max(0, int(total))
             if spares is not None:
                 self.spares = max(0, int(spares))
+            elif self.sessions_per_worker == 1:
+                self.spares = self._reserved
             elif self._reserved >= (os.cpu_count() or 1):
                 self.spares = 0
             self._top_up()
+            pool = None if self._closed else self._pool
+        if pool is not None and self._parse_service is not None:
+            try:
+                pool.submit(self._parse_service.warm)
+            except RuntimeError:  # closed meanwhile
+                pass
 
     def version(self) -> str:
         if not self._version:

@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from chconform.errors import ConfigError, EnvironmentUnusable
@@ -100,6 +99,8 @@ def cache_dir() -> Path:
 
 def is_bundled(release: Release) -> bool:
     """Whether the running environment's own `chdb` module is this release's package."""
+    from importlib import metadata  # here: importing it costs a tenth of a second on every start
+
     try:
         return metadata.version(release.package) == release.version
     except metadata.PackageNotFoundError:

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape
 
 from chconform.gate.settings import SERVER_SETTINGS, setting_problem
 
@@ -101,6 +100,8 @@ def _config_texts(config: Config) -> list[str]:
 
 def config_fragment(profile: ServerProfile) -> list[str]:
     """config.xml lines: server settings, `<merge_tree>`, one-node clusters, macros."""
+    from xml.sax.saxutils import escape  # here: it imports urllib and email (a tenth of a second at start)
+
     # The one replica is this engine itself (its address and tcp_port), so Distributed serves it locally; the
     # port is one no server listens on, should a query ever try a connection.
     replica = f"<shard><replica><host>127.0.0.1</host><port>{LOCAL_PORT}</port></replica></shard>"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chconform.checks.run import RunResult, SourceResult
+from chconform.checks.results import RunResult, SourceResult
 from chconform.model import Difference
 from chconform.reports.escape import markdown_cell, safe
 from chconform.reports.findings import SCHEMA_VERSION, error_rule, from_difference, rule, tool_version
