@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -271,3 +273,29 @@ def test_with_sessions_reused_24_8_hangs_dropping_a_materialized_view() -> None:
         assert len(hung) == 7 and isinstance(hung[6], EngineError) and hung[6].name == "TIMEOUT", hung
     finally:
         backend.close()
+
+
+_SEGV = ("import os, signal, time\n"
+         "from chdb import _chdb\n"
+         "connection = _chdb.connect(':memory:')\n"
+         "{reset}\n"
+         "os.kill(os.getpid(), signal.SIGSEGV)\n"
+         "time.sleep(60)\n")
+
+
+def _segfault_24_8(reset: str) -> int | None:
+    """A chdb 3.3.0 process given SIGSEGV: its exit code, or None if it still runs 20 s later."""
+    env = {"PYTHONPATH": os.pathsep.join([installation(RELEASES["24.8"]) or "", str(REPO / "src")]),
+           "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    try:
+        return subprocess.run([sys.executable, "-c", _SEGV.format(reset=reset)], env=env, capture_output=True,
+                              timeout=20).returncode
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def test_a_segfault_ends_a_24_8_worker_and_without_the_reset_it_would_not() -> None:
+    """chdb 3.3.0 cannot turn its crash handlers off: the worker puts the default action back on fatal signals."""
+    reset = "from chconform.engines._worker import fatal_signals_default; fatal_signals_default()"
+    assert _segfault_24_8(reset) == -signal.SIGSEGV
+    assert _segfault_24_8("") != -signal.SIGSEGV  # the engine's handler swallows it (the process hangs or exits)

@@ -193,6 +193,18 @@ def _write(obj: dict[str, Any], request_id: Any = None) -> None:
     pipe.flush()
 
 
+_FATAL_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT")
+
+
+def fatal_signals_default() -> None:
+    """The default action back on the fatal signals, so a segfault ends the process the parent waits on.
+
+    chdb 3.3.0 (ClickHouse 24.8) cannot turn its crash handlers off, and they hang the worker after a fault.
+    """
+    for name in _FATAL_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _limit_process(max_file_bytes: int) -> None:
     """No core dumps (they would hold the engine's memory); no file larger than the cap."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -295,6 +307,8 @@ class _Sessions:
             self.source.query(sql, "TabSeparated")
         # a second connection to the same engine is a new session: the profile's settings, none of the source's
         self.verdict = self._chdb.connect(target) if self.plan.get("verdict_session", True) else self.source
+        if self.plan.get("crash_exits", True) and not hasattr(self._chdb, "set_signal_handlers_enabled"):
+            fatal_signals_default()  # a session's start installs the engine's crash handlers again
 
     def close(self) -> None:
         """End both sessions and remove a named session's directory; the next one is fresh."""
@@ -326,6 +340,8 @@ def main() -> int:
 
     if plan.get("crash_exits", True) and hasattr(_chdb, "set_signal_handlers_enabled"):
         _chdb.set_signal_handlers_enabled(0)  # a segfault must end the process, not hang it
+    elif plan.get("crash_exits", True):
+        fatal_signals_default()  # chdb 3.3.0 (ClickHouse 24.8) has no such switch
     _write({"ok": "ready", "version": chdb.engine_version, "sandbox": sandbox, "sandbox_detail": detail})
     drop = bool(plan.get("drop_results", True))
     sessions = _Sessions(plan, _chdb)
