@@ -165,3 +165,53 @@ def test_beyond_sync_keeps_definition_findings_no_edit_touches() -> None:
     assert sync.beyond_sync(plans, object()) == []
     assert sync._a_definition("engine", "static") and not sync._a_definition("engine", "role")
     assert not sync._a_definition("duplicate_definition", "static")
+
+
+CANON_T = "CREATE TABLE IF NOT EXISTS zakaz.t (a String) ENGINE = Log"
+CANON_V = "CREATE OR REPLACE VIEW zakaz.v AS SELECT a FROM zakaz.t"
+CANON_D = ("CREATE DICTIONARY IF NOT EXISTS zakaz.d (k UInt64, a String) PRIMARY KEY k SOURCE(NULL()) LAYOUT(FLAT()) "
+           "LIFETIME(0)")
+TEXTS = {"zakaz.t": CANON_T, "zakaz.v": CANON_V, "zakaz.d": CANON_D}
+DB = "CREATE DATABASE IF NOT EXISTS zakaz;\n"
+
+
+def _plan(text: str, role: str, must: tuple[str, ...] = ()) -> sync.FilePlan:
+    return sync.plan_source(_source(text), SourceSpec("m.sql", Path("/r/m.sql"), role, must), TEXTS, ("zakaz.t",))
+
+
+def test_a_missing_table_goes_at_the_end_of_a_file_without_an_anchor() -> None:
+    p = _plan("-- empty\nSELECT 1;", "migration", ("zakaz.t",))
+    assert p.new == f"-- empty\nSELECT 1;\n\nDROP TABLE IF EXISTS zakaz.t;\n{CANON_T};\n"
+    assert [(e.start, e.end, e.why) for e in p.edits] == [(18, 18, "m.sql  zakaz.t: added (must_define) at the end of "
+                                                                    "the file")]
+    assert _plan("", "dump", ("zakaz.t",)).new == f"{CANON_T};\n"  # an empty file: no blank lines before it
+    assert _plan("SELECT 1;\n", "dump", ("zakaz.t",)).new == f"SELECT 1;\n\n{CANON_T};\n"
+
+
+def test_a_missing_table_follows_the_last_key_table_and_closes_its_statement() -> None:
+    p = _plan(DB + "CREATE TABLE zakaz.t (a String) ENGINE = Log", "dump", ("zakaz.t", "zakaz.v", "zakaz.none"))
+    assert p.new == f"{DB}{CANON_T};\n\n{CANON_V};"
+    assert [(e.start, e.end, e.why, e.object) for e in p.edits] == [
+        (37, 81, "m.sql:2  zakaz.t: rewritten to the canonical text (IF NOT EXISTS / OR REPLACE)", "zakaz.t"),
+        (81, 81, "m.sql  zakaz.v: added (must_define) after line 2", ""),
+    ]
+    assert p.notes == ("m.sql  zakaz.none: must_define asks for it, but the canonical source does not define it",)
+
+
+def test_the_drop_added_before_a_rewrite_names_what_it_drops() -> None:
+    table = _plan(DB + "CREATE TABLE zakaz.t (a String) ENGINE = Log;\n", "migration")
+    assert table.new == f"{DB}DROP TABLE IF EXISTS zakaz.t;\n{CANON_T};\n"
+    assert [e.why for e in table.edits][1] == "m.sql:2  zakaz.t: DROP TABLE IF EXISTS added before it (migration)"
+    dictionary = _plan(DB + "CREATE DICTIONARY zakaz.d (k UInt64, a String) PRIMARY KEY k SOURCE(NULL()) "
+                            "LAYOUT(HASHED()) LIFETIME(0);\n", "init")
+    assert dictionary.new == f"{DB}DROP DICTIONARY IF EXISTS zakaz.d;\n{CANON_D};\n"
+    assert [e.why for e in dictionary.edits] == [
+        "m.sql:2  zakaz.d: rewritten to the canonical text (definition)",
+        "m.sql:2  zakaz.d: DROP DICTIONARY IF EXISTS added before it (init)"]
+    view = _plan(DB + "CREATE VIEW zakaz.v AS SELECT 1 AS a;\n", "init")  # OR REPLACE in the canon: no DROP
+    assert view.new == f"{DB}{CANON_V};\n"
+    assert [e.why for e in view.edits] == ["m.sql:2  zakaz.v: rewritten to the canonical text (view_query)"]
+    plain_view = replace(_source(DB + "CREATE VIEW zakaz.v AS SELECT 1 AS a;\n"))
+    texts = {"zakaz.v": "CREATE VIEW IF NOT EXISTS zakaz.v AS SELECT a FROM zakaz.t"}
+    p = sync.plan_source(plain_view, SourceSpec("m.sql", Path("/r/m.sql"), "migration", ()), texts, ())
+    assert p.new == f"{DB}DROP VIEW IF EXISTS zakaz.v;\nCREATE VIEW IF NOT EXISTS zakaz.v AS SELECT a FROM zakaz.t;\n"
