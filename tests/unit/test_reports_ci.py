@@ -187,3 +187,12 @@ def test_every_command_takes_quiet_and_verbose(capsys: pytest.CaptureFixture[str
         assert code == 0, name
         code, _, _ = _cli(name, "-q", "-v", "--help")
         assert code == 2 and "not allowed with argument" in capsys.readouterr().err, name
+
+
+def test_a_symlinked_source_keeps_its_own_name(tmp_path: Path) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    root = tmp_path / "repo" / "sql"
+    root.mkdir()
+    (root / "real.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    (root / "alias.sql").symlink_to(root / "real.sql")
+    assert repo_relative(root)("alias.sql") == "sql/alias.sql"

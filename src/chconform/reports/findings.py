@@ -185,23 +185,28 @@ def _repository(start: str) -> Path | None:
     return None
 
 
+def _absolute(path: Path) -> Path:
+    """Absolute and normalised, but symlinks kept: a linked source is shown under its own name."""
+    return Path(os.path.normpath(path.absolute()))
+
+
 def repo_relative(root: Path) -> Display:
     """Paths as editors and CI annotations open them: relative to the git checkout, else to the current folder.
 
     `root` is the configured root the sources are named against. A root in no checkout and outside the
     current folder (a throwaway copy) keeps the names relative to the root: there is nothing better to anchor on."""
-    resolved = root.resolve()
-    base = _repository(str(resolved))
+    anchored = _absolute(root)
+    base = _repository(str(anchored))
     if base is None:
-        cwd = Path(os.getcwd()).resolve()
-        base = cwd if resolved == cwd or cwd in resolved.parents else None
+        cwd = _absolute(Path(os.getcwd()))
+        base = cwd if anchored == cwd or cwd in anchored.parents else None
     if base is None:
         return _same
 
     def display(path: str) -> str:
         if not path or "://" in path:
             return path
-        absolute = (root / path).resolve()
+        absolute = _absolute(anchored / path)
         try:
             return absolute.relative_to(base).as_posix()
         except ValueError:  # a source outside the checkout: the absolute path still opens
