@@ -110,7 +110,7 @@ def refusal(verdict: Verdict) -> tuple[int | None, str, str]:
         from chconform.errors import parse_engine_message
 
         _, _, message = parse_engine_message(verdict.reason[len(_NO_TREE):])
-        return 62, "SYNTAX_ERROR", message
+        return 62, "SYNTAX_ERROR", message.split(" In scope SELECT ", 1)[0].rstrip(":. ")  # not our parse call
     return None, "REFUSED", verdict.reason
 
 
