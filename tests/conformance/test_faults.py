@@ -192,8 +192,10 @@ def test_ctrl_c_leaves_no_worker_and_no_temporary_directory(tmp_path: Path) -> N
     try:
         while len(list(scratch.rglob("zakaz.sql"))) < 2 and proc.poll() is None:  # two sources are being applied
             select_wait(0.1)
+        if proc.poll() is not None:  # say why, rather than only that no worker was found
+            out, err = proc.communicate()
+            raise AssertionError(f"the run ended (exit {proc.returncode}) before it could be interrupted:\n{out}{err}")
         assert len(_workers_under(scratch)) >= 2
-        assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
