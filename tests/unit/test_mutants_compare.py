@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from chconform.model import Column, Constraint, Difference, Function, Index, Projection, Snapshot, Table
 from chconform.schema.access import build_access
-from chconform.schema.compare import column_text, compare, compare_functions, compare_tables, token_diff
+from chconform.schema.compare import column_text, compare, compare_functions, compare_tables, fronted, token_diff
 
 ID = Column("id", 1, "String")
 CITY = Column("city", 2, "LowCardinality(String)")
@@ -180,3 +180,67 @@ def test_a_long_difference_is_cut_at_the_limit_with_an_ellipsis() -> None:
     assert want[:49] == ("SELECT " + " + ".join(f"a{i}" for i in range(200)))[:49]
     exact = token_diff(a, b, limit=10_000)
     assert exact == (a, b)  # every token differs: both whole, nothing cut
+
+
+def test_token_diff_boundary_is_160_characters_of_both_texts() -> None:
+    want, got = "w " * 39 + "12", "w " * 39 + "13"  # 80 + 80: shown whole
+    assert token_diff(want, got) == (want, got)
+    longer = "w " * 39 + "123"  # 80 + 81: reduced to the change
+    assert token_diff(want, longer) == ("… w w w 12", "… w w w 123")
+
+
+def test_token_diff_marks_a_gap_before_a_change_past_the_first_context() -> None:
+    a = "SELECT a , b , c FROM t WHERE " + " AND ".join(f"x{i} = 1" for i in range(30))
+    b = a.replace("c FROM", "d FROM")  # 6th token changes: context starts at token 2
+    assert token_diff(a, b)[0] == "… , b , c FROM t WHERE …"
+    first = a.replace("SELECT a ,", "SELECT z ,")  # 2nd token: context reaches the start, no gap mark
+    assert token_diff(a, first)[0].startswith("SELECT a , b , …")
+    fifth = a.replace("b , c", "b ; c")  # 5th token: context starts at token 1, after a gap of one token
+    assert token_diff(a, fifth) == ("… a , b , c FROM t …", "… a , b ; c FROM t …")
+
+
+def test_a_side_exactly_at_the_limit_is_not_cut() -> None:
+    a = "SELECT " + " + ".join(f"a{i}" for i in range(200))
+    b = "SELECT " + " + ".join(f"b{i}" for i in range(200))
+    assert len(a) == len(b) and token_diff(a, b, limit=len(a)) == (a, b)
+    assert token_diff(a, b, limit=len(a) - 1) == (a[: len(a) - 2] + "…", b[: len(b) - 2] + "…")
+
+
+def test_two_indices_are_joined_by_a_semicolon() -> None:
+    two = replace(T, indices=(Index("i1", "set(1)", "id", 1), Index("i2", "minmax", "n", 2)))
+    assert compare_tables(T, two) == [Difference("zakaz.t", "indices", "none", "i1 id TYPE set(1) GRANULARITY 1; "
+                                                                               "i2 n TYPE minmax GRANULARITY 2")]
+
+
+LOCAL = replace(T, name="t_local", engine="ReplacingMergeTree(ver)")
+DIST = replace(T, engine="Distributed('c1', 'zakaz', 't_local', rand())", columns=T.columns)
+
+
+def test_a_distributed_table_is_compared_as_the_local_table_it_fronts() -> None:
+    clustered = Snapshot(tables=(DIST, LOCAL))
+    plain = Snapshot(tables=(replace(T, engine="MergeTree"),))
+    assert compare(clustered, plain) == [Difference("zakaz.t", "engine", "ReplacingMergeTree(ver)", "MergeTree")]
+    assert compare(plain, clustered) == [Difference("zakaz.t", "engine", "MergeTree", "ReplacingMergeTree(ver)")]
+    assert fronted(clustered, DIST) == replace(LOCAL, database="zakaz", name="t")
+    assert fronted(clustered, T) is T  # not Distributed: as it is
+    elsewhere = replace(LOCAL, database="other")
+    other_db = replace(T, engine="Distributed(c1, other, `t_local`)")
+    assert fronted(Snapshot(tables=(elsewhere,)), other_db) == replace(elsewhere, database="zakaz", name="t")
+
+
+def test_a_distributed_table_without_its_local_table_stays_as_it_is() -> None:
+    assert fronted(Snapshot(), DIST) is DIST  # the local table is not in the snapshot
+    two_args = replace(T, engine="Distributed(c1, zakaz)")
+    assert fronted(Snapshot(tables=(LOCAL,)), two_args) is two_args
+    chain = replace(LOCAL, engine="Distributed(c1, zakaz, t)")  # fronting another Distributed: left alone
+    assert fronted(Snapshot(tables=(chain,)), DIST) is DIST
+    both = Snapshot(tables=(DIST, LOCAL))
+    assert compare(both, both) == []
+
+
+def test_distributed_arguments_split_at_top_level_commas_only() -> None:
+    engine = "Distributed('c,1', 'zakaz', 't_local', cityHash64(a, b), 'pol\\'icy')"
+    table = replace(T, engine=engine)
+    assert fronted(Snapshot(tables=(replace(LOCAL, name="t_local"),)), table).engine == LOCAL.engine
+    nested = replace(T, engine="Distributed(c1, zakaz, t_local, sipHash64([a, b]), (1, 2))")
+    assert fronted(Snapshot(tables=(LOCAL,)), nested).engine == LOCAL.engine
