@@ -30,6 +30,9 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.generate import generate
 from benchmarks.measure import Measured, measure
+from chconform.engines.releases import NEWEST, get_release, installation  # noqa: E402
+
+PRODUCTION = "24.8"  # this repository's `engine`: production's ClickHouse release
 
 PY = sys.executable
 MIB = 1 << 20
@@ -70,7 +73,7 @@ def stat(values: Sequence[float]) -> Stat:
 
 @dataclass(frozen=True)
 class Case:
-    """A schema measured: the repository's own, or a generated one."""
+    """A schema measured: the repository's own, or a generated one, on one ClickHouse release."""
 
     name: str
     config: Path
@@ -78,6 +81,18 @@ class Case:
     files: int
     statements: int  # per round, as chconform runs them (and the floor does)
     plan: Path
+    engine: str = "26.9"  # `chconform check --engine`; the floor runs the same release
+    floor_env: tuple[tuple[str, str], ...] = ()  # PYTHONPATH of an isolated release's installation
+    floor_flags: tuple[str, ...] = ()  # --process-per-source for a release that hosts one session per process
+
+    def floor(self, *extra: str) -> list[str]:
+        return [PY, str(ROOT / "benchmarks" / "floor.py"), str(self.plan), *self.floor_flags, *extra]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **dict(self.floor_env)}
+
+    def check(self, *extra: str) -> list[str]:
+        return chconform("check", "--config", str(self.config), "--engine", self.engine, *extra)
 
 
 @dataclass
@@ -89,6 +104,7 @@ class Figures:
     check: Stat = Stat()
     ratio: Stat = Stat()
     ratio_nofsync: Stat = Stat()
+    cpu_ratio: Stat = Stat()
     check_rss: Stat = Stat()
     floor_phases: dict[str, Stat] = field(default_factory=dict)
     validate: Stat = Stat()
@@ -107,8 +123,8 @@ def chconform(*args: str) -> list[str]:
     return [PY, "-m", "chconform", *args]
 
 
-def run_ok(cmd: list[str], what: str) -> Measured:
-    m = measure(cmd)
+def run_ok(cmd: list[str], what: str, env: dict[str, str] | None = None) -> Measured:
+    m = measure(cmd, env=env)
     if m.returncode != 0:
         tail = (m.stderr or m.stdout).strip().splitlines()[-5:]
         raise SystemExit(f"bench: {what} failed with exit code {m.returncode}: " + " | ".join(tail))
@@ -139,11 +155,17 @@ def environment() -> dict[str, str]:
     probe = subprocess.run([PY, "-c", "import chdb, json; print(json.dumps([chdb.__version__, chdb.engine_version]))"],
                            capture_output=True, text=True, check=True)
     chdb_version, engine = json.loads(probe.stdout)
+    production = installation(get_release(PRODUCTION))
+    probe = subprocess.run([PY, "-c", "import chdb, json; print(json.dumps([chdb.__version__, chdb.engine_version]))"],
+                           capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONPATH": production or ""})
+    old_version, old_engine = json.loads(probe.stdout)
     return {
         "CPUs": str(os.cpu_count()),
         "Python": platform.python_version(),
         "chDB (chdb-core)": chdb_version,
         "ClickHouse": engine,
+        f"ClickHouse {PRODUCTION} (production's; chdb {old_version}, installed apart)": old_engine,
         "OS": f"{platform.system()} {platform.release()} {platform.machine()}",
     }
 
@@ -168,9 +190,9 @@ def measure_case(case: Case, suite: Path, repeats: int, validate: bool, log: Log
         lists.setdefault(key, []).append(value)
 
     for _ in range(repeats):
-        f = run_ok([PY, str(ROOT / "benchmarks" / "floor.py"), str(case.plan)], f"floor on {case.name}")
-        n = run_ok([PY, str(ROOT / "benchmarks" / "floor.py"), str(case.plan), "--no-fsync"], f"floor on {case.name}")
-        c = run_ok(chconform("check", "--config", str(case.config), "--format", "json"), f"check on {case.name}")
+        f = run_ok(case.floor(), f"floor on {case.name}", case.env())
+        n = run_ok(case.floor("--no-fsync"), f"floor on {case.name}", case.env())
+        c = run_ok(case.check("--format", "json", "--no-cache"), f"check on {case.name}")
         report = json.loads(c.stdout)
         if not report["ok"]:
             raise SystemExit(f"bench: {case.name} does not conform; the benchmark measures conforming schemas")
@@ -182,6 +204,7 @@ def measure_case(case: Case, suite: Path, repeats: int, validate: bool, log: Log
         add("check", c.wall_s)
         add("ratio", c.wall_s / f.wall_s)
         add("ratio_nofsync", c.wall_s / n.wall_s)
+        add("cpu_ratio", c.cpu_s / f.cpu_s)
         add("check_rss", c.peak_rss)
         line = (f"floor {f.wall_s:.2f}s (no fsync {n.wall_s:.2f}s), check {c.wall_s:.2f}s "
                 f"({c.wall_s / f.wall_s:.2f}×, {c.peak_rss / MIB:.0f} MiB)")
@@ -209,6 +232,86 @@ def measure_case(case: Case, suite: Path, repeats: int, validate: bool, log: Log
     return figures
 
 
+def repository_copy(dest: Path, engine: str) -> Path:
+    """infra/clickhouse copied to `dest` with a chconform.toml of the repository's sources on `engine`."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["chconform"]
+    shutil.copytree(ROOT / conf["root"], dest, ignore=shutil.ignore_patterns("data", "logs", ".env"))
+    lines = ['root = "."', f"engine = {json.dumps(engine)}"]
+    lines += [f"{k} = {json.dumps(conf[k])}" for k in ("canonical", "prelude", "key_tables", "timeout_s") if k in conf]
+    for src in conf["source"]:
+        lines += ["", "[[source]]", *(f"{k} = {json.dumps(v)}" for k, v in src.items())]
+    config = dest / "chconform.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+def touch(file: Path, n: int) -> None:
+    """A change to a source's bytes that changes nothing it builds (a comment)."""
+    with file.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n-- benchmark edit {n}\n")
+
+
+def measure_cache(work: Path, engine: str, repeats: int, log: Log) -> dict[str, Stat]:
+    """On a copy of the repository: a full run, an unchanged re-run, one changed source, the canon changed."""
+    config = repository_copy(work / f"cache_repo_{engine}", engine)
+    cache = work / f"cache_{engine}"
+    out: dict[str, list[float]] = {}
+
+    def check(what: str, *extra: str) -> Measured:
+        m = run_ok(chconform("check", "--config", str(config), "--cache-dir", str(cache), "--format", "json", *extra),
+                   f"{what} on {engine}")
+        report = json.loads(m.stdout)
+        if not report["ok"]:
+            raise SystemExit(f"bench: the repository copy does not conform on {engine} ({what})")
+        out.setdefault(what, []).append(m.wall_s)
+        out.setdefault(what + "_cpu", []).append(m.cpu_s)
+        return m
+
+    for n in range(repeats):
+        shutil.rmtree(cache, ignore_errors=True)
+        full = check("full")
+        for _ in range(3):  # the re-run is short: three of them per repeat
+            check("unchanged")
+        touch(config.parent / "init.sql", n)
+        one = check("one_changed")
+        touch(config.parent / "bootstrap_schema.sql", n)
+        check("canon_changed")
+        out.setdefault("one_share", []).append(one.wall_s / full.wall_s)
+        log(f"  cache on {engine}: full {full.wall_s:.2f}s, unchanged {out['unchanged'][-1]:.2f}s, "
+            f"one changed {one.wall_s:.2f}s, canon changed {out['canon_changed'][-1]:.2f}s")
+    return {k: stat(v) for k, v in out.items()}
+
+
+def measure_matrix(repo: Path, releases: tuple[str, ...], repeats: int, log: Log) -> dict[str, Stat]:
+    """A matrix of releases against each release alone, alternating (so the load hits them alike)."""
+    out: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        alone = 0.0
+        for release in releases:
+            m = run_ok(chconform("check", "--config", str(repo), "--engine", release, "--no-cache", "-q"),
+                       f"check on {release}")
+            out.setdefault(release, []).append(m.wall_s)
+            alone += m.wall_s
+        engines = [a for r in releases for a in ("--engine", r)]
+        m = run_ok(chconform("check", "--config", str(repo), *engines, "--no-cache", "-q"), "matrix check")
+        out.setdefault("matrix", []).append(m.wall_s)
+        out.setdefault("sum", []).append(alone)
+        out.setdefault("ratio", []).append(m.wall_s / alone)
+        log(f"  matrix {'+'.join(releases)}: {m.wall_s:.2f}s vs alone {alone:.2f}s ({m.wall_s / alone:.2f}×)")
+    return {k: stat(v) for k, v in out.items()}
+
+
+def measure_lexing(log: Log) -> list[tuple[str, Stat, Stat]]:
+    """The parent's lexing (tokenize, split_statements) on 1 and 4 MiB of each hostile shape: time per MiB."""
+    m = run_ok([PY, str(ROOT / "benchmarks" / "lexing.py")], "lexing")
+    rows = [(name, stat(small), stat(growth)) for name, small, growth in json.loads(m.stdout)]
+    for name, small, growth in rows:
+        log(f"  lexing {name}: {small.median:.3f} s/MiB, 4× input {growth.median:.2f}× time")
+    return rows
+
+
 def instance_overhead(config: Path) -> dict[str, Stat]:
     m = run_ok([PY, str(ROOT / "benchmarks" / "instances.py"), str(config), str(INSTANCES)], "instance overhead")
     return {k: stat(v) for k, v in json.loads(m.stdout).items()}
@@ -219,7 +322,8 @@ def verdict(ok: bool | None) -> str:
 
 
 def render(env: dict[str, str], cases: list[Case], figs: dict[str, Figures], inst: dict[str, Stat],
-           repeats: int, validate: bool, elapsed: float) -> str:
+           repeats: int, validate: bool, elapsed: float, cached: dict[str, Stat], matrix: dict[str, Stat],
+           lexing: list[tuple[str, Stat, Stat]]) -> str:
     sandbox = ", ".join(sorted({f.sandbox for f in figs.values()}))
     out = ["# chconform benchmark results", "",
            f"Regenerated by `make bench` (`.venv/bin/python benchmarks/run.py`) in {elapsed / 60:.0f} min. "
@@ -228,16 +332,26 @@ def render(env: dict[str, str], cases: list[Case], figs: dict[str, Figures], ins
            "| Machine | |", "|---|---|", *(f"| {k} | {v} |" for k, v in env.items()),
            f"| Sandbox while measuring | {sandbox} (every hardening layer on) |", ""]
     out += ratio_section(cases, figs)
+    out += cache_section(cached, figs.get(f"repository, {PRODUCTION} (production)"))
+    out += matrix_section(matrix)
     out += instance_section(inst)
     out += scaling_section(cases, figs, validate)
     out += targets_section(cases, figs, validate)
     out += speedup_section(cases, figs)
+    out += lexing_section(lexing)
     out += ["## How it is measured", "",
             "- Floor: `benchmarks/floor.py`, chDB alone in one process (interpreter start and chDB import "
             "included), for every source a session in a fresh directory, the prelude and every statement "
             "chconform runs applied twice with the four snapshot queries (`src/chconform/schema/queries/*.sql`) after each "
-            "round; no chconform code; chDB's defaults. Check: `chconform check --format json` (jobs = CPUs). "
-            "Both are the wall time of a process this harness starts.",
+            "round; no chconform code; chDB's defaults. Check: `chconform check --format json --no-cache --engine "
+            "RELEASE` (jobs = CPUs). Both are the wall time of a process this harness starts; the CPU ratio is "
+            "the user + system seconds of the check's process tree over the floor's.",
+            f"- On {PRODUCTION} (chdb 3.3.0) a process hosts one engine session: a second one hangs dropping a "
+            "materialized view (`Release.reuse_sessions`). So its floor runs every source in a process of its "
+            "own, one after another (`floor.py --process-per-source`), each importing chDB, and chconform starts "
+            "a worker per source (a spare per job started beside the running sources).",
+            "- Interpreters run as users run them: bytecode written (PYTHONDONTWRITEBYTECODE is removed from the "
+            "harness's environment, so a start reads compiled modules instead of compiling them).",
             "- chconform's throwaway engines set `fsync_metadata = 0` (no durability needed). The ratio to a "
             "floor doing the same (`floor.py --no-fsync`) is shown beside the target ratio: chconform's overhead "
             "apart from that setting.",
@@ -256,21 +370,74 @@ def render(env: dict[str, str], cases: list[Case], figs: dict[str, Figures], ins
 
 def ratio_section(cases: list[Case], figs: dict[str, Figures]) -> list[str]:
     out = ["## Ratio to the engine's floor", "",
-           "| Schema | Tables | Files | Statements per round | Floor s | `chconform check` s | Ratio | Target | | "
-           "Floor without fsync s | Ratio to it |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+           "| Schema | Release | Tables | Files | Statements per round | Floor s | `chconform check` s | Ratio | Target "
+           "| | Floor without fsync s | Ratio to it | CPU ratio |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for case in cases:
         f = figs[case.name]
         target = 1.3 if case.tables is None else 1.2 if (case.tables, case.files) == (1000, 50) else None
         shown = f"≤ {target}" if target else "—"
         met = verdict(f.ratio.median <= target) if target else ""
-        out.append(f"| {case.name} | {case.tables or '—'} | {case.files} | {case.statements} | {f.floor.show()} | "
-                   f"{f.check.show()} | {f.ratio.show()} | {shown} | {met} | {f.floor_nofsync.show()} | "
-                   f"{f.ratio_nofsync.show()} |")
+        out.append(f"| {case.name} | {case.engine} | {case.tables or '—'} | {case.files} | {case.statements} | "
+                   f"{f.floor.show()} | {f.check.show()} | {f.ratio.show()} | {shown} | {met} | "
+                   f"{f.floor_nofsync.show()} | {f.ratio_nofsync.show()} | {f.cpu_ratio.show()} |")
     out += ["", "Where the floor's time goes (median s): " + "; ".join(
         f"{case.name}: " + ", ".join(f"{k} {v.median:.2f}" for k, v in figs[case.name].floor_phases.items()
                                      if k != "total") for case in cases), ""]
     return out
+
+
+def cache_section(cached: dict[str, Stat], full: Figures | None) -> list[str]:
+    """The result cache on a copy of the repository (its production release)."""
+    if not cached:
+        return []
+    rows = (("a first run, empty cache", "full", None),
+            ("an unchanged re-run", "unchanged", 0.35),
+            ("one source changed (a comment appended to init.sql)", "one_changed", None),
+            ("the canon changed (a comment appended to bootstrap_schema.sql)", "canon_changed", None))
+    out = ["## Result cache", "",
+           f"`chconform check` on a copy of the repository's sources ({PRODUCTION}) with its own `--cache-dir`: "
+           "a first run fills it; then three unchanged re-runs, one source changed, the canon changed (each "
+           "repeat starts from an empty cache). A changed source is applied again; a changed canon is applied "
+           "again and every comparison redone (the other sources' builds stay cached).", "",
+           "| Run | wall s | CPU s | Target | |", "|---|---:|---:|---:|---|"]
+    for label, key, target in rows:
+        if key in cached:
+            met = verdict(cached[key].median <= target) if target else ""
+            out.append(f"| {label} | {cached[key].show()} | {cached[key + '_cpu'].show()} | "
+                       f"{'≤ ' + str(target) + ' s' if target else ''} | {met} |")
+    if "one_share" in cached:
+        out.append(f"| one source changed, as a share of the first run | {cached['one_share'].show()} | | | |")
+    if full is not None:
+        out.append(f"| (the same check with `--no-cache`, from the ratio table) | {full.check.show()} | | | |")
+    return out + [""]
+
+
+def matrix_section(matrix: dict[str, Stat]) -> list[str]:
+    if not matrix:
+        return []
+    releases = [k for k in matrix if k not in ("matrix", "sum", "ratio")]
+    out = ["## A matrix of releases", "",
+           f"`chconform check --engine {' --engine '.join(releases)} --no-cache` on the repository against each "
+           "release alone (`--engine R --no-cache`), alternating.", "",
+           "| Releases | " + " | ".join(f"{r} alone s" for r in releases) + " | sum s | matrix s | matrix / sum | "
+           "Target | |", "|---|" + "---:|" * len(releases) + "---:|---:|---:|---:|---|",
+           f"| {' + '.join(releases)} | " + " | ".join(matrix[r].show() for r in releases) +
+           f" | {matrix['sum'].show()} | {matrix['matrix'].show()} | {matrix['ratio'].show()} | ≤ 1.1 | "
+           f"{verdict(matrix['ratio'].median <= 1.1)} |", ""]
+    return out
+
+
+def lexing_section(rows: list[tuple[str, Stat, Stat]]) -> list[str]:
+    if not rows:
+        return []
+    out = ["## The parent's lexing", "",
+           "`benchmarks/lexing.py`: `tokenize` and `split_statements` on 256 KiB and 1 MiB of each hostile shape. "
+           "Linear: 4× the input costs about 4× the time (a quadratic lexer would show 16×).", "",
+           "| Input | s per MiB | time growth for 4× input | Target | |", "|---|---:|---:|---:|---|"]
+    for name, per, growth in rows:
+        out.append(f"| {name} | {per.show('{:.3f}')} | {growth.show()}× | ≤ 6× | {verdict(growth.median <= 6)} |")
+    return out + [""]
 
 
 def instance_section(inst: dict[str, Stat]) -> list[str]:
@@ -369,6 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(text: str) -> None:
         print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
 
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # time what users see: compiled modules read, not rebuilt
+    load_before = os.getloadavg()
     env = environment()
     validate = validate_available()
     log(f"{env}; chconform validate {'available' if validate else 'not available: not measured'}")
@@ -379,19 +548,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         suite.write_text(SUITE, encoding="utf-8")
         (suite.parent / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         repo = ROOT / "pyproject.toml"
-        cases = [Case("repository", repo, None, 7, write_plan(repo, work / "repo.json"), work / "repo.json")]
+        statements = write_plan(repo, work / "repo.json")
+        production = ("PYTHONPATH", str(installation(get_release(PRODUCTION)) or ""))
+        cases = [Case(f"repository, {PRODUCTION} (production)", repo, None, 7, statements, work / "repo.json",
+                      PRODUCTION, (production,), ("--process-per-source",)),
+                 Case(f"repository, {NEWEST}", repo, None, 7, statements, work / "repo.json", NEWEST)]
         for tables, files in QUICK_SHAPES if args.quick else SHAPES:
             shape = generate(work / f"gen_{tables}_{files}", tables, files)
             plan = work / f"gen_{tables}_{files}.json"
             cases.append(Case(f"{tables} tables / {files} files", shape.config, tables, files,
-                              write_plan(shape.config, plan), plan))
+                              write_plan(shape.config, plan), plan, NEWEST))
         log(f"per-instance overhead ({INSTANCES} instances)")
         inst = instance_overhead(repo)
         figs: dict[str, Figures] = {}
         for case in cases:
             log(f"{case.name} ({case.statements} statements per round)")
             figs[case.name] = measure_case(case, suite, args.repeats, validate, log)
-        text = render(env, cases, figs, inst, args.repeats, validate, time.monotonic() - started)
+        log(f"result cache on {PRODUCTION}")
+        cached = measure_cache(work, PRODUCTION, args.repeats, log)
+        log(f"matrix {PRODUCTION} + {NEWEST}")
+        matrix = measure_matrix(repo, (PRODUCTION, NEWEST), args.repeats, log)
+        log("the parent's lexing")
+        lexing = measure_lexing(log)
+        env["Load average (1 min) at start / end"] = f"{load_before[0]:.1f} / {os.getloadavg()[0]:.1f}"
+        text = render(env, cases, figs, inst, args.repeats, validate, time.monotonic() - started,
+                      cached, matrix, lexing)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     args.output.write_text(text + "\n", encoding="utf-8")

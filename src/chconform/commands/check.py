@@ -38,6 +38,9 @@ def _check_args(p: argparse.ArgumentParser) -> None:
                    help="embedded ClickHouse release, e.g. 24.8 (repeatable: a matrix of releases side by side; "
                         "default: config `engine`, CHCONFORM_ENGINE, the newest)")
     p.add_argument("--source", action="append", help="check only this source (repeatable); the canon is always built")
+    p.add_argument("--shard", metavar="K/N", type=shard_arg,
+                   help="check only the K-th of N shares of the configured sources, e.g. 2/4 (a CI matrix over "
+                        "machines; every source is in one share; each share builds the canon: docs/SCALING.md)")
     p.add_argument("--no-cache", action="store_true",
                    help="apply every source again even if nothing it depends on changed")
     p.add_argument("--cache-dir", type=Path, help="where results are cached (default: $CHCONFORM_CACHE_DIR, "
@@ -53,13 +56,18 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from chconform.engines.server_defaults import profile_for
 
     config = load_config(args.config)
+    if args.shard is not None:
+        if args.source:
+            raise ConfigError("--shard and --source both choose sources; give one of them")
+        args.source = shard_of(config, *args.shard)
     if args.source:
         for path in args.source:
             config.source(path)
     engines = _engines(args, config)
     if len(engines) > 1:
         return _check_matrix(args, config, engines, out)
-    total = len(args.source or config.sources) + (1 if args.source and config.canonical not in args.source else 0)
+    total = len(config.sources) if args.source is None else \
+        len(args.source) + (0 if config.canonical in args.source else 1)
     progress = Progress.on(err, total, args.quiet)
     server = profile_for(config)
     cache = None if args.no_cache else ResultCache(args.cache_dir or default_cache_dir())
@@ -92,6 +100,20 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            display=display)
     emit(args, text, out)
     return EXIT_OK if result.ok else EXIT_FOUND
+
+
+def shard_arg(text: str) -> tuple[int, int]:
+    """`K/N` with 1 ≤ K ≤ N."""
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 1 ≤ K ≤ N (e.g. 2/4)")
+    return int(k), int(n)
+
+
+def shard_of(config: Config, k: int, n: int) -> list[str]:
+    """The configured sources of share `k` of `n`: every n-th in config order, so each is in exactly one share
+    and a share's list changes only where the configuration does."""
+    return [s.path for i, s in enumerate(config.sources) if i % n == k - 1]
 
 
 def _cached(args: argparse.Namespace, config: Config, engines: tuple[str, ...], server: ServerProfile,
