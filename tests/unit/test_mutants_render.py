@@ -6,6 +6,8 @@ so a dropped field, a changed word or a lost escape fails a test instead of reac
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chconform.checks.run import RunResult, Skipped, SourceResult, StatementError
 from chconform.model import Difference
 from chconform.reports.render import (
@@ -207,3 +209,62 @@ def test_the_json_report_whole() -> None:
     assert data["sources"][2]["tables"] == {"zakaz.a": "identical", "zakaz.b": "absent"}
     assert render_json(RUN).endswith("}\n") and '"path": "init.sql"' in render_json(RUN)
     assert '"message": "Unknown data type family: Strin"' in render_json(RUN).replace("  ", "")
+
+
+def test_display_rewrites_every_path_in_findings_and_json() -> None:
+    show = "sub/{}".format
+    text = render_text(RUN, display=show).splitlines()
+    assert "      sub/init.sql:3  zakaz.a.x  column_type: String → UInt8" in text
+    assert text[-1] == "DIFFERS: 1 of 3 sources: sub/init.sql"
+    assert "sub/init.sql:7  round 1  error 50 UNKNOWN_TYPE: Unknown data type family: Strin  [CREATE TABLE zakaz.c]" \
+        in render_markdown(RUN, show).splitlines()
+    assert to_json(RUN, show)["sources"][1]["path"] == "sub/init.sql"
+    assert render_json(RUN, show).count('"sub/') == 4  # canonical and the three sources
+
+
+def test_the_json_text_is_indented_by_two_and_keeps_unicode() -> None:
+    odd = SourceResult("ü.sql", "dump", differences=(Difference("zakaz.a", "table_comment", "é", "ß", None, "ü.sql", 1),),
+                       defined=("zakaz.a",))
+    text = render_json(RunResult("embedded", "26.9", "ü.sql", ("zakaz.a",), (odd,)))
+    assert text.startswith('{\n  "schema_version": 2,\n  "tool": {\n    "name": "chconform",\n')
+    assert '"canonical": "ü.sql"' in text and '"canonical": "é"' in text and "\\u" not in text
+
+
+def test_three_skips_are_listed_and_a_fourth_is_counted() -> None:
+    def with_skips(n: int) -> list[str]:
+        src = SourceResult("s.sql", "dump", skipped=tuple(Skipped(i, "r", f"GRANT {i}") for i in range(1, n + 1)))
+        return render_text(RunResult("e", "1", "s.sql", (), (src,))).splitlines()
+
+    assert [ln for ln in with_skips(3) if "skipped" in ln] == ["OK    s.sql  (0.00s, 3 skipped)",
+                                                               "      skipped s.sql:1: r  [GRANT 1]",
+                                                               "      skipped s.sql:2: r  [GRANT 2]",
+                                                               "      skipped s.sql:3: r  [GRANT 3]"]
+    assert "      ... and 1 more skipped" in with_skips(4)
+
+
+def test_quiet_goes_past_a_conforming_source_and_names_every_failure() -> None:
+    bad = SourceResult("b.sql", "dump", differences=(Difference("zakaz.a", "engine", "A", "B", None, "b.sql", 1),))
+    run = RunResult("e", "1", "a.sql", (), (CANON, bad, replace(bad, path="c.sql")))
+    assert render_text(run, quiet=True).splitlines() == [
+        "FAIL  b.sql  (0.00s)", "      b.sql:1  zakaz.a  engine: A → B",
+        "FAIL  c.sql  (0.00s)", "      b.sql:1  zakaz.a  engine: A → B",
+        "", "DIFFERS: 2 of 3 sources: b.sql, c.sql"]
+
+
+def test_a_short_table_name_still_gets_a_five_wide_column_and_names_are_left_aligned() -> None:
+    run = RunResult("e", "1", "a.sql", ("d.t",), (SourceResult("a.sql", "dump", defined=("d.t",)),))
+    lines = render_text(run).splitlines()
+    assert lines[4:6] == ["       [1]      ", "d.t    identical"]
+    wide = RunResult("e", "1", "a.sql", (), (SourceResult("a.sql", "dump", defined=("zakaz.b", "z.a")),))
+    assert render_text(wide).splitlines()[5:7] == ["z.a      identical", "zakaz.b  identical"]  # defined, sorted
+
+
+def test_an_engine_error_at_round_0_is_not_an_unreadable_file() -> None:
+    e = StatementError(0, 2, 81, "UNKNOWN_DATABASE", "x.sql: database zakaz does not exist", "USE zakaz", "p.sql")
+    assert render_source(SourceResult("p.sql", "dump", errors=(e,))) == [
+        "p.sql:2  round 0  error 81 UNKNOWN_DATABASE: x.sql: database zakaz does not exist  [USE zakaz]"]
+    f = StatementError(1, 2, 81, "UNKNOWN_DATABASE", "p.sql: no", "USE zakaz", "p.sql")
+    assert render_source(SourceResult("p.sql", "dump", errors=(f, f))) == [
+        "p.sql:2  round 1  error 81 UNKNOWN_DATABASE: p.sql: no  [USE zakaz]"] * 2
+    g = StatementError(0, 1, None, "SOURCE_ERROR", "p.sql:1:1: bad", "", "p.sql")
+    assert render_source(SourceResult("p.sql", "dump", errors=(g, g))) == ["p.sql:1:1: bad  (SOURCE_ERROR)"] * 2
