@@ -256,8 +256,8 @@ def test_24_8_hosts_one_session_per_worker() -> None:
 
 
 def test_with_sessions_reused_24_8_hangs_dropping_a_materialized_view() -> None:
-    """The defence off: a 24.8 worker's later session waits for ever on DROP of a materialized view (measured:
-    the second session hangs about three times in four, so up to six sessions are tried)."""
+    """The defence off: a 24.8 worker's later session waits for ever (or crashes) on DROP of a materialized view
+    (measured: the second session fails about three times in four, so up to six sessions are tried)."""
     backend = EmbeddedBackend(engine="24.8", spares=0, timeout_s=8)
     backend.sessions_per_worker = 6
     try:
@@ -270,7 +270,8 @@ def test_with_sessions_reused_24_8_hangs_dropping_a_materialized_view() -> None:
             if len(outcomes) < 8:
                 hung = outcomes
                 break
-        assert len(hung) == 7 and isinstance(hung[6], EngineError) and hung[6].name == "TIMEOUT", hung
+        assert len(hung) == 7 and isinstance(hung[6], EngineError), hung  # stopped at the second DROP:
+        assert hung[6].name in ("TIMEOUT", "ENGINE_CRASHED"), hung  # it waits for ever, or the engine segfaults
     finally:
         backend.close()
 

@@ -41,7 +41,8 @@ class Release:
     version: str
     clickhouse: str  # the engine's version() in that package
     # One process hosts sessions one after another. chdb 3.3.0 cannot: once its first session has closed, the
-    # engine's table-drop thread is gone and dropping a materialized view in the next session waits for ever.
+    # engine's table-drop state is gone and dropping a materialized view in a later session waits for ever or
+    # segfaults (measured: three times in four).
     reuse_sessions: bool = True
 
     @property
