@@ -292,3 +292,68 @@ def test_the_defaults_of_a_minimal_config(tmp_path: Path, monkeypatch: pytest.Mo
     assert (c.variables, c.settings, c.rules, c.macros, c.step_sources) == ((), (), (), (), ())
     monkeypatch.setenv("CHCONFORM_BACKEND", "docker")
     assert load_config(tmp_path / "chconform.toml").backend == "docker"
+
+
+def test_find_config_takes_the_nearest_chconform_toml_or_pyproject_with_the_table(tmp_path: Path) -> None:
+    from chconform.config import find_config
+
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("[tool.chconform]\ncanonical = 'x.sql'\n", encoding="utf-8")
+    (tmp_path / "a" / "pyproject.toml").write_text("[tool.other]\n", encoding="utf-8")  # no table: passed over
+    assert find_config(deep) == tmp_path / "pyproject.toml"
+    (deep / "chconform.toml").write_text("", encoding="utf-8")  # nearer, and chosen even when empty
+    assert find_config(deep) == deep / "chconform.toml"
+    (tmp_path / "a" / "chconform.toml").write_text("", encoding="utf-8")
+    (tmp_path / "a" / "pyproject.toml").write_text("[tool.chconform]\n", encoding="utf-8")
+    assert find_config(tmp_path / "a") == tmp_path / "a" / "chconform.toml"  # chconform.toml first in a folder
+
+
+def test_find_config_without_any_is_one_line_and_starts_from_the_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chconform.config import find_config
+
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    (lonely / "pyproject.toml").write_text("[tool.chconformist]\n", encoding="utf-8")
+    monkeypatch.setattr(Path, "parents", property(lambda self: ()))  # stop at the folder itself: / may hold one
+    with pytest.raises(ConfigError) as info:
+        find_config(lonely)
+    assert str(info.value) == (f"no chconform.toml or pyproject.toml with [tool.chconform] found from {lonely}; "
+                               "pass --config")
+    (lonely / "chconform.toml").write_text("", encoding="utf-8")
+    monkeypatch.chdir(lonely)
+    assert find_config() == lonely / "chconform.toml"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (BASE.replace('name = "up"', 'name = "up"\nfrom_rev = 1'), "{file}: path[0].from_rev must be a string, not 1"),
+    (BASE.replace('name = "up"', 'name = "up"\nformat = 2'), "{file}: path[0].format must be a string, not 2"),
+    (BASE + '[smoke]\njob_table = "zakaz."\n', "{file}: smoke.job_table entry 'zakaz.' must be written as database.table"),
+    (BASE + '[smoke]\njob_table = ".t"\n', "{file}: smoke.job_table entry '.t' must be written as database.table"),
+    (BASE + '[macros]\n"bad-name" = "x"\n', "{file}: [macros] bad-name = 'x' is not a usable macro (a name and a plain "
+                                            "value)"),
+    (BASE + '[macros]\nshard = ""\n', "{file}: [macros] shard = '' is not a usable macro (a name and a plain value)"),
+], ids=["from_rev", "format", "table-no-name", "table-no-database", "macro-name", "macro-empty"])
+def test_more_config_mistakes(tmp_path: Path, body: str, message: str) -> None:
+    file = write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert str(info.value) == message.format(file=file)
+
+
+def test_a_path_step_error_names_the_path(tmp_path: Path) -> None:
+    file = write(tmp_path, BASE.replace('steps = ["b.sql"]', 'steps = ["nope/*.sql"]'))
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert str(info.value).startswith(f"{file}: path 'up': step 'nope/*.sql' matches no .sql file under ")
+
+
+def test_rules_accept_every_kind_of_rule_id_and_list_them_when_unknown(tmp_path: Path) -> None:
+    body = BASE + '[rules]\ndrop_in_dump = "warning"\ncolumn_type = "off"\nstatement_error = "warning"\n'
+    assert load_config(write(tmp_path, body)).rules == (("column_type", "off"), ("drop_in_dump", "warning"),
+                                                         ("statement_error", "warning"))
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, BASE + '[rules]\nnope = "off"\n'))
+    listed = str(info.value).split("(rules: ", 1)[1].rstrip(")").split(", ")
+    assert listed == sorted(listed) and {"drop_in_dump", "column_type", "statement_error", "engine"} <= set(listed)
