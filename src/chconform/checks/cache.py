@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import types
 import typing
 from dataclasses import fields, is_dataclass
@@ -154,6 +153,8 @@ class ResultCache:
         return value
 
     def put(self, key: str, value: Any) -> None:
+        import tempfile  # here: only a run that applied something writes (a re-run starts faster)
+
         payload = encode(value)
         entry = {"format": FORMAT, "key": key, "payload": payload,
                  "sha256": hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()}
