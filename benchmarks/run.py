@@ -473,7 +473,7 @@ def scaling_section(cases: list[Case], figs: dict[str, Figures], validate: bool)
         vr = f.validate_rss.show("{:.0f}", MIB) if validate else "not measured"
         p2 = f.pytest2.show() if f.pytest2.values else "—"
         p2r = f.pytest2_rss.show("{:.0f}", MIB) if f.pytest2.values else "—"
-        out.append(f"| {case.tables or 'repository'} | {case.files} | {case.statements} | {f.check.show()} | "
+        out.append(f"| {case.tables or case.name} | {case.files} | {case.statements} | {f.check.show()} | "
                    f"{per.show()} | {floor_per.show()} | {f.check_rss.show('{:.0f}', MIB)} | {v} | {vr} | {p2} | "
                    f"{p2r} |")
     return out + [""]
