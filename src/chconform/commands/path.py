@@ -90,11 +90,10 @@ def render_paths_text(results: list[PathResult], backend: str, version: str, can
 def paths_json(results: list[PathResult], backend: str, version: str, canonical: str, accept: bool,
                display: Callable[[str], str] = _same) -> dict[str, Any]:
     """Stable keys, in the spirit of `check --format json`; files as the repository names them."""
-    from chconform.reports.findings import SCHEMA_VERSION, tool_version
+    from chconform.reports.findings import json_header
 
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "chconform", "version": tool_version()},
+        **json_header(),
         "ok": all(r.ok(accept) for r in results),
         "backend": backend,
         "clickhouse_version": version,

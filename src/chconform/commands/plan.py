@@ -65,12 +65,11 @@ def render_plan(proof: Any, verbose: bool = False) -> str:
 
 
 def plan_json(proof: Any) -> dict[str, Any]:
-    from chconform.reports.findings import SCHEMA_VERSION, tool_version
+    from chconform.reports.findings import json_header
 
     lost = {x.table: x.lost for x in proof.data_loss}
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "chconform", "version": tool_version()},
+        **json_header(),
         "origin": proof.origin,
         "clickhouse_version": proof.clickhouse_version,
         "proven": proof.proven,

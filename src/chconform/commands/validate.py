@@ -139,13 +139,12 @@ def render_text(report: Any, display: Any = _same, quiet: bool = False) -> str:
 
 def to_json(report: Any, display: Any = _same) -> dict[str, Any]:
     """The same Difference fields as `chconform check --format json`, plus variants and undecidable notes."""
-    from chconform.reports.findings import SCHEMA_VERSION, tool_version
+    from chconform.reports.findings import json_header
     from chconform.reports.render import json_difference
     from chconform.schema.static import compare_definitions
 
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "chconform", "version": tool_version()},
+        **json_header(),
         "ok": report.ok,
         "checker": "static",
         "canonical": display(report.canonical),

@@ -17,6 +17,7 @@ from typing import Any
 
 from chconform.model import Column, Constraint, Projection, Snapshot, Table
 from chconform.schema.compare import compare_tables
+from chconform.schema.create_text import split_top_level
 
 __all__ = ["Step", "plan_steps", "column_definition", "REBUILD_SUFFIX", "quote", "literal"]
 
@@ -62,25 +63,11 @@ def column_definition(c: Column, comment: bool = True) -> str:
 
 
 def _key_parts(key: str) -> list[str]:
-    """`a, b` or `(a, b)` as its elements (bracket-aware), for the append-only ORDER BY test."""
+    """`a, b` or `(a, b)` as its elements (bracket- and quote-aware), for the append-only ORDER BY test."""
     text = key.strip()
-    if text.startswith("(") and text.endswith(")"):
+    if text.startswith("(") and text.endswith(")") and len(split_top_level(text)) == 1:
         text = text[1:-1]
-    parts, depth, start, quote_char = [], 0, 0, ""
-    for i, ch in enumerate(text):
-        if quote_char:
-            quote_char = "" if ch == quote_char else quote_char
-        elif ch in "'`\"":
-            quote_char = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
+    return [p for p in split_top_level(text) if p]
 
 
 def _settings(text: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from chconform.model import Difference
 
 __all__ = [
     "Case", "Finding", "Outcome", "Rule", "RULES", "SCHEMA_VERSION", "rule", "tool_version",
-    "repo_relative", "error_rule", "from_difference", "from_check", "from_validate", "from_path",
+    "repo_relative", "error_rule", "json_header", "from_difference", "from_check", "from_validate", "from_path",
 ]
 
 SCHEMA_VERSION = 2  # of the JSON reports: 2 added tool, rule, level, hint; errors' position column is `col`
@@ -35,6 +35,11 @@ def tool_version() -> str:
         return metadata.version("chconform")
     except metadata.PackageNotFoundError:  # running from a source tree that was never installed
         return "0+unknown"
+
+
+def json_header() -> dict[str, Any]:
+    """The keys every JSON report starts with: which layout, and which chconform wrote it."""
+    return {"schema_version": SCHEMA_VERSION, "tool": {"name": "chconform", "version": tool_version()}}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from chconform.checks.results import RunResult, SourceResult
 from chconform.model import Difference
 from chconform.reports.escape import markdown_cell, safe
-from chconform.reports.findings import SCHEMA_VERSION, error_rule, from_difference, rule, tool_version
+from chconform.reports.findings import error_rule, from_difference, json_header, rule
 
 __all__ = ["render_text", "render_json", "render_markdown", "to_json", "difference_line", "status_of", "CAP",
            "Style", "PLAIN", "SMALL_MATRIX", "json_difference"]
@@ -162,8 +162,7 @@ def to_json(run: RunResult, display: Callable[[str], str] = _same) -> dict[str, 
 
     In `errors`, `line`/`col` are a position in the file; in `differences`, `column` is a table column."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "chconform", "version": tool_version()},
+        **json_header(),
         "ok": run.ok,
         "backend": run.backend,
         "clickhouse_version": run.clickhouse_version,

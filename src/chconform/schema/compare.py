@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from chconform.model import Column, Difference, Snapshot, Table
+from chconform.schema.create_text import split_top_level
 
 __all__ = ["ASPECTS", "TABLE_ASPECTS", "column_text", "compare", "compare_functions", "compare_tables", "token_diff"]
 
@@ -99,29 +100,11 @@ def fronted(snapshot: Snapshot, table: Table) -> Table:
     compared with (a clustered and an unclustered variant of one schema)."""
     if not _distributed(table):
         return table
-    args = [a.strip().strip("'\"`") for a in _top_level_args(table.engine[len("Distributed("):-1])]
+    args = [a.strip().strip("'\"`") for a in split_top_level(table.engine[len("Distributed("):-1])]
     local = snapshot.table(f"{args[1]}.{args[2]}") if len(args) >= 3 else None
     if local is None or _distributed(local):
         return table
     return replace(local, database=table.database, name=table.name)
-
-
-def _top_level_args(text: str) -> list[str]:
-    out, depth, start, quote = [], 0, 0, ""
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote and text[i - 1] != "\\" else quote
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return out
 
 
 def compare_functions(canonical: Snapshot, actual: Snapshot, *, missing: bool = False) -> list[Difference]:
