@@ -473,6 +473,8 @@ def _settings(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _rules(where: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    if not raw:  # no [rules]: nothing to check, no rule tables to import (a cached re-run starts faster)
+        return ()
     from chconform.checks.rules import RULES, SEVERITIES
     from chconform.reports.findings import RULES as REPORTED
     from chconform.schema.compare import ASPECTS

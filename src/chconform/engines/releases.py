@@ -10,13 +10,9 @@ workers install once; a cache filled beforehand works offline. The user's enviro
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,6 +113,8 @@ def _complete(folder: Path, release: Release) -> bool:
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock across processes (pytest-xdist workers, parallel CI steps)."""
+    import fcntl  # here and below: only an installation needs them (every command's start reads this module)
+
     with open(path, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -149,6 +147,10 @@ def installation(release: Release, *, cache: Path | None = None, python: str | N
 
 def _install(release: Release, root: Path, folder: Path, python: str) -> None:
     """pip into a temporary folder beside the final one, check it, then rename it into place."""
+    import shutil
+    import subprocess
+    import tempfile
+
     temp = Path(tempfile.mkdtemp(prefix=f".{release.name}-", dir=root))
     try:
         command = [python, "-m", "pip", "install", "--no-deps", "--only-binary=:all:", "--target", str(temp),
@@ -187,6 +189,8 @@ sys.stdout.write(json.dumps([chdb.engine_version, names]))
 
 def _probe(python: str, folder: Path) -> tuple[str, list[str]]:
     """Import the installation alone (first on the path): the engine's version and its settings' names."""
+    import subprocess
+
     env = {**os.environ, "PYTHONPATH": str(folder), "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         done = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=120, env=env,
