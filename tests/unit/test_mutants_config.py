@@ -357,3 +357,38 @@ def test_rules_accept_every_kind_of_rule_id_and_list_them_when_unknown(tmp_path:
         load_config(write(tmp_path, BASE + '[rules]\nnope = "off"\n'))
     listed = str(info.value).split("(rules: ", 1)[1].rstrip(")").split(", ")
     assert listed == sorted(listed) and {"drop_in_dump", "column_type", "statement_error", "engine"} <= set(listed)
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ('[smoke]\njob_table = 1\n', "{file}: job_table must be a str, not 1"),
+    ('[smoke]\njob_table = "z.j"\njob_row = 1\n', "{file}: job_row must be a dict, not 1"),
+    ('[smoke]\npayloads = 1\n', "{file}: payloads must be a str, not 1"),
+    ('[smoke]\nreads = "z.v"\n', "{file}: reads must be a list of strings"),
+    ('[smoke]\nreads = ["v"]\n', "{file}: smoke.reads entry 'v' must be written as database.table"),
+    ('[bootstrap]\naccess_source = 1\n', "{file}: access_source must be a str, not 1"),
+    ('[bootstrap]\naccess_source = "../x.sql"\n', "{file}: bootstrap.access_source '../x.sql' is outside the root {dir}"),
+    ('[evidence]\ntitle = 1\n', "{file}: title must be a str, not 1"),
+    ('[evidence]\ndocs = "README.md"\n', "{file}: docs must be a list of strings"),
+    ('[evidence]\nbootstrap_script = "../b.sh"\n', "{file}: evidence path '../b.sh' must be relative to the repository, "
+                                                  "inside it"),
+    ('[evidence]\nsmoke_script = "/s.sh"\n', "{file}: evidence path '/s.sh' must be relative to the repository, inside it"),
+    ('[evidence]\nvalidate_script = "../v.py"\n', "{file}: evidence path '../v.py' must be relative to the repository, "
+                                                 "inside it"),
+    ('[evidence]\nserver_logs = "/var/log"\n', "{file}: evidence path '/var/log' must be relative to the repository, "
+                                              "inside it"),
+    ('[evidence]\ndocs = ["../d.md"]\n', "{file}: evidence path '../d.md' must be relative to the repository, inside it"),
+    ('[evidence]\ninstructed_docs = ["/r.md"]\n', "{file}: evidence path '/r.md' must be relative to the repository, "
+                                                 "inside it"),
+    ('[evidence]\nsmoke_log = "a\\\\b.log"\n', "{file}: evidence log name 'a\\\\b.log' must be a plain file name (it goes "
+                                              "under logs/)"),
+    ('[evidence]\nsmoke_log = ".hidden"\n', "{file}: evidence log name '.hidden' must be a plain file name (it goes under "
+                                           "logs/)"),
+    ('[evidence]\nsmoke_log = ""\n', "{file}: evidence log name '' must be a plain file name (it goes under logs/)"),
+    ('[evidence.describe_names]\n"z.t" = "d/t.tsv"\n', "{file}: evidence log name 'd/t.tsv' must be a plain file name "
+                                                       "(it goes under logs/)"),
+], ids=lambda v: v.split("\n")[1][:30] if v.startswith("[") else "")
+def test_each_smoke_bootstrap_and_evidence_mistake_is_its_own_line(tmp_path: Path, table: str, message: str) -> None:
+    file = write(tmp_path, BASE + table)
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert str(info.value) == message.format(file=file, dir=tmp_path.resolve())
