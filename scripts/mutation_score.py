@@ -46,6 +46,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "reports/render": ("reports/render.py",),
 }
 
+# The unit-test files a module is measured against when not every file that imports it: config is read by
+# nearly every test (each mutant of it would run hundreds), so its own tests stand for it.
+OWN_TESTS: dict[str, tuple[str, ...]] = {
+    "config": ("tests/unit/test_config.py", "tests/unit/test_mutants_config.py", "tests/unit/test_rules_config.py"),
+}
+
 # mutmut's exit-code verdicts (mutmut.stats.status_by_exit_code), folded into what the score needs
 KILLED_CODES = {1, 3, 37}  # a test failed, pytest errored, the type checker refused it
 TIMEOUT_CODES = {36, 24, -24, 152, 255, -9}  # the mutant ran past its CPU bound (-9: SIGKILL after SIGXCPU)
@@ -207,7 +213,7 @@ def mutmut_bin() -> str:
 def run_module(module: str, jobs: int, log: Path, keep: bool = False, recheck: bool = False) -> int:
     """mutmut over one module; `recheck`: only the last run's survivors again (new tests get their credit)."""
     files = source_files(module)
-    tests = unit_tests_for(files)
+    tests = list(OWN_TESTS.get(module, ())) or unit_tests_for(files)
     if not files or not tests:
         print(f"{module}: no files ({files}) or no unit tests ({tests})", file=sys.stderr)
         return 2

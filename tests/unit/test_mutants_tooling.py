@@ -60,6 +60,8 @@ def test_every_core_module_has_files_and_unit_tests_that_import_it() -> None:
     assert "tests/unit/test_mutants_gate.py" in ms.unit_tests_for(ms.source_files("gate"))
     assert "tests/unit/test_mutants_config.py" in ms.unit_tests_for(ms.source_files("config"))
     assert ms.dotted("src/chconform/schema/static/views.py") == "chconform.schema.static.views"
+    for module, own in ms.OWN_TESTS.items():  # a module measured against its own tests only: they exist
+        assert module in ms.MODULES and own and all((REPO / t).is_file() for t in own), module
 
 
 def test_the_copy_gets_a_mutmut_table_for_its_module_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
