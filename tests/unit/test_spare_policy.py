@@ -87,3 +87,26 @@ def test_the_newest_release_has_no_parse_worker_to_warm() -> None:
     with _backend(sessions_per_worker=1) as (backend, pool):
         backend.reserve(1, total=1)
         assert pool.other == []
+
+
+def test_an_older_release_starts_its_parse_worker_first() -> None:
+    """The gate parses a source's statements before any of them runs: the parse worker is started before the
+    engine workers, not queued behind them."""
+
+    class _Parser:
+        def warm(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    order: list[str] = []
+    with _backend(sessions_per_worker=1) as (backend, pool):
+        backend._parse_service = _Parser()  # type: ignore[assignment]
+
+        def submit(fn: Callable[..., Any], *args: Any) -> None:
+            order.append(getattr(fn, "__name__", "?"))
+
+        pool.submit = submit  # type: ignore[method-assign]
+        backend.reserve(2, total=7)
+    assert order[0] == "warm" and order.count("_prepare") == 4

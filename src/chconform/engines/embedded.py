@@ -1033,13 +1033,9 @@ class EmbeddedBackend:
                 self.spares = min(self._reserved, 2)
             elif self._reserved >= (os.cpu_count() or 1):
                 self.spares = 0
+            if self._pool is not None and self._parse_service is not None and not self._closed:
+                self._pool.submit(self._parse_service.warm)  # first: every source's gate needs it before it runs
             self._top_up()
-            pool = None if self._closed else self._pool
-        if pool is not None and self._parse_service is not None:
-            try:
-                pool.submit(self._parse_service.warm)
-            except RuntimeError:  # closed meanwhile
-                pass
 
     def version(self) -> str:
         if not self._version:
