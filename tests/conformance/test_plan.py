@@ -230,3 +230,19 @@ def test_each_golden_drift_case_gets_a_proven_plan(golden_proofs, name: str) -> 
     proof = golden_proofs[name]
     shown = "\n".join(s.statement for s in proof.steps)
     assert proof.steps and proof.proven, (shown, proof.errors, proof.remaining, proof.rerun)
+
+
+def test_an_in_place_step_the_engine_refuses_falls_back_to_a_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older releases forbid some ALTERs (24.8: a type change of a column an index reads); the proof then tries
+    the same tables rebuilt. Here every ALTER is made one the engine refuses, so only the rebuild can pass."""
+    from chconform.plan import steps
+
+    monkeypatch.setattr(steps, "_table_steps", lambda want, got: ([["MODIFY SETTING no_such_setting = 1"]], []))
+    config = load_config(_workspace(tmp_path, {"old.sql": _mutant([MUTATIONS[0]])}))
+    backend = get_backend("embedded", timeout_s=config.timeout_s)
+    try:
+        proof = plan_source(config, backend, config.source("old.sql"), build_canon(config, backend))
+    finally:
+        backend.close()
+    assert proof.proven, (proof.errors, proof.remaining)
+    assert [s.kind for s in proof.steps] == ["rebuild", "view"]  # the view reads the retyped column

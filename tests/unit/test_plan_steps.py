@@ -98,10 +98,11 @@ def test_removing_a_property_sets_it_first_so_it_can_run_again() -> None:
     got = replace(got, columns=tuple(replace(c, default_kind="DEFAULT", default_expression="1") if c.name == "d" else c
                                      for c in got.columns))
     text = sql(got)
-    assert "MODIFY COLUMN IF EXISTS `city` CODEC(ZSTD(1));\nALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `city` REMOVE CODEC" in text
+    assert ("MODIFY COLUMN IF EXISTS `city` LowCardinality(String) CODEC(ZSTD(1));\n"
+            "ALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `city` REMOVE CODEC") in text
     assert "COMMENT COLUMN IF EXISTS `city` ''" in text
     assert "MODIFY COLUMN IF EXISTS `n` UInt32 DEFAULT 0" in text
-    assert "MODIFY COLUMN IF EXISTS `d` DEFAULT 1;\nALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `d` REMOVE DEFAULT" in text
+    assert "MODIFY COLUMN IF EXISTS `d` Date DEFAULT 1;\nALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `d` REMOVE DEFAULT" in text
 
 
 def test_elements_ttl_settings_comment() -> None:
@@ -130,6 +131,16 @@ def test_views_and_materialized_views() -> None:
     assert steps[0].statement == "CREATE OR REPLACE VIEW db.v (`x` UInt8) AS SELECT 1"
     assert steps[1].statement == "DROP VIEW IF EXISTS `db`.`m`;\nCREATE MATERIALIZED VIEW IF NOT EXISTS db.m AS SELECT id FROM db.t"
     assert "not backfilled" in steps[1].note and "stored rows are dropped" in steps[1].note
+
+
+def test_tables_that_failed_in_place_are_rebuilt_when_asked() -> None:
+    got = replace(CANON, columns=cols(("n", {"type": "UInt16"})))
+    steps = plan_steps(Snapshot(("db",), (CANON,)), Snapshot(("db",), (got,)), {"db.t": CREATE}, (), None, {"db.t"})
+    assert [s.kind for s in steps] == ["rebuild"]
+
+
+def test_a_known_read_only_setting_is_rebuilt_even_where_the_engine_does_not_say() -> None:
+    assert [s.kind for s in plan(replace(CANON, settings="index_granularity = 1024"), readonly=())] == ["rebuild"]
 
 
 def test_a_plan_never_drops_a_table_the_canon_lacks() -> None:

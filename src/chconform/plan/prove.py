@@ -90,6 +90,20 @@ def plan_text(steps: Iterable[Step]) -> str:
 
 def _prove(config: Config, backend: Backend, canon: Canon, origin: str, start: list[Any],
            tables: Callable[[Snapshot], list[str]]) -> Proof:
+    """A proven plan: in place where the engine takes it; where an in-place step fails on this release (an
+    ALTER that an older ClickHouse forbids, a setting it cannot change), the same tables rebuilt instead."""
+    proof = _attempt(config, backend, canon, origin, start, tables, frozenset())
+    if proof.proven:
+        return proof
+    retry = frozenset(t for s in proof.steps if s.kind == "in_place" for t in s.tables)
+    if not retry:
+        return proof
+    rebuilt = _attempt(config, backend, canon, origin, start, tables, retry)
+    return rebuilt if rebuilt.proven else proof
+
+
+def _attempt(config: Config, backend: Backend, canon: Canon, origin: str, start: list[Any],
+             tables: Callable[[Snapshot], list[str]], rebuild: frozenset[str]) -> Proof:
     """Build the start on a fresh instance, plan from it to the canon, apply the plan twice, judge."""
     instance = backend.instance()
     walk = _Walk(instance, config, backend.supports_access_control)
@@ -100,7 +114,7 @@ def _prove(config: Config, backend: Backend, canon: Canon, origin: str, start: l
             raise ChconformError(f"{origin} does not build on a fresh engine ({why}); run `chconform check` first")
         before = walk.snapshot()
         chosen = tables(before)
-        steps = tuple(plan_steps(canon.snapshot, before, canon.creates, canon.readonly, chosen))
+        steps = tuple(plan_steps(canon.snapshot, before, canon.creates, canon.readonly, chosen, rebuild))
         text = plan_text(steps)
         plan = Source("(plan)", text, "utf-8", tuple(split_statements(text)))
         walk.seed()

@@ -23,6 +23,9 @@ __all__ = ["Step", "plan_steps", "column_definition", "REBUILD_SUFFIX", "quote",
 
 REBUILD_SUFFIX = "__chconform_rebuild"
 _STORED = ("", "DEFAULT")  # column kinds an INSERT can write
+# MergeTree settings no ALTER changes, on releases whose system.merge_tree_settings does not say (24.8)
+_READONLY = frozenset({"index_granularity", "index_granularity_bytes", "enable_mixed_granularity_parts",
+                       "storage_policy", "disk"})
 
 
 @dataclass(frozen=True)
@@ -160,14 +163,16 @@ def _modify_column(c: Column, old: Column, where: str) -> list[str]:
         out.append(f"MODIFY COLUMN IF EXISTS {column_definition(c, comment=False)}{where}")
     # MODIFY COLUMN keeps what it does not name: a property the canon lacks is removed, right after it is set
     # (set-then-remove is a no-op when run again; REMOVE alone fails on a column that has nothing to remove).
+    # The type is always named: 24.8 reads no property after a bare column name.
     if old.default_kind and not c.default_kind:
-        out.append(f"MODIFY COLUMN IF EXISTS {name} {old.default_kind} {old.default_expression}")
+        out.append(f"MODIFY COLUMN IF EXISTS {name} {c.type} {old.default_kind} {old.default_expression}")
         out.append(f"MODIFY COLUMN IF EXISTS {name} REMOVE {old.default_kind}")
     if old.codec and not c.codec:
-        out.append(f"MODIFY COLUMN IF EXISTS {name} {old.codec if old.codec.upper().startswith('CODEC(') else f'CODEC({old.codec})'}")
+        codec = old.codec if old.codec.upper().startswith("CODEC(") else f"CODEC({old.codec})"
+        out.append(f"MODIFY COLUMN IF EXISTS {name} {c.type} {codec}")
         out.append(f"MODIFY COLUMN IF EXISTS {name} REMOVE CODEC")
     if old.ttl and not c.ttl:
-        out.append(f"MODIFY COLUMN IF EXISTS {name} TTL {old.ttl}")
+        out.append(f"MODIFY COLUMN IF EXISTS {name} {c.type} TTL {old.ttl}")
         out.append(f"MODIFY COLUMN IF EXISTS {name} REMOVE TTL")
     if old.comment != c.comment:
         out.append(f"COMMENT COLUMN IF EXISTS {name} {literal(c.comment)}")
@@ -267,13 +272,16 @@ def _rebuild(want: Table, got: Table, create: str) -> Step:
 
 
 def plan_steps(canon: Snapshot, actual: Snapshot, creates: dict[str, str],
-               readonly_settings: Iterable[str] = (), tables: Iterable[str] | None = None) -> list[Step]:
-    """The steps from `actual` to `canon` over `tables` (default: every table of the canon).
+               readonly_settings: Iterable[str] = (), tables: Iterable[str] | None = None,
+               rebuild: Iterable[str] = ()) -> list[Step]:
+    """The steps from `actual` to `canon` over `tables` (default: every table of the canon); the tables in
+    `rebuild` are rebuilt even where ALTERs would do (they failed on the release the plan is proven on).
 
     `creates`: the canonical `CREATE` text of each object (system.tables.create_table_query of the canon's
     engine). Tables `actual` has and the canon lacks are left alone: a plan never drops what it did not make.
     """
-    readonly = frozenset(readonly_settings)
+    readonly = frozenset(readonly_settings) | _READONLY
+    forced = frozenset(rebuild)
     steps: list[Step] = []
     databases = sorted({t.database for t in canon.tables} - set(actual.databases) - {t.database for t in actual.tables})
     steps += [Step("create", f"CREATE DATABASE IF NOT EXISTS {quote(db)}", ()) for db in databases]
@@ -297,7 +305,7 @@ def plan_steps(canon: Snapshot, actual: Snapshot, creates: dict[str, str],
             statements = [f"DROP {'VIEW' if got.kind != 'dictionary' else 'DICTIONARY'} IF EXISTS {_fqn(got)}",
                           _if_not_exists(create)]
             steps.append(Step("materialized_view", ";\n".join(statements), (name,), note))
-        elif _rebuild_reasons(want, got, readonly):
+        elif name in forced or _rebuild_reasons(want, got, readonly):
             steps.append(_rebuild(want, got, create))
         else:
             groups, notes = _table_steps(want, got)
