@@ -392,3 +392,17 @@ def test_each_smoke_bootstrap_and_evidence_mistake_is_its_own_line(tmp_path: Pat
     with pytest.raises(ConfigError) as info:
         load_config(file)
     assert str(info.value) == message.format(file=file, dir=tmp_path.resolve())
+
+
+def test_macro_names_may_hold_underscores_and_values_any_plain_letter(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + '[macros]\nmy_shard = "X1"\n'))
+    assert config.macros == (("my_shard", "X1"),)
+
+
+def test_a_source_is_found_by_its_path_or_named_as_not_configured(tmp_path: Path) -> None:
+    file = write(tmp_path, BASE)
+    config = load_config(file)
+    assert config.source("b.sql").role == "migration" and config.source("a.sql").role == "dump"
+    with pytest.raises(ConfigError) as info:
+        config.source("c.sql")
+    assert str(info.value) == f"{file}: no source 'c.sql' is configured"
