@@ -23,7 +23,11 @@ Two sessions on one engine: a source's statements run in the *source* session,
 whose settings (`SET ...`) the source controls; chconform's own queries (the
 snapshot, row counts, describes: requests with "own": true) and the gate's
 parses run in a second, *verdict* session on the same data directory, which no
-`SET` of the source reaches (plan "verdict_session"). A statement's result is
+`SET` of the source reaches (plan "verdict_session"). chdb 3.x (ClickHouse 24.8, 25.8) has one session per
+process, so its second connection shares the source's settings: there (probed at the first open, see
+_shares_session) every setting and the current database are put back to the session's start before
+chconform's queries and checked, and the source's own values put back before its next statement
+(_SharedSession). The reply to "open" says which: "own", "shared" or "same" (verdict session off). A statement's result is
 dropped in the worker (run with the Null output format): the parent gets
 success or the error, never rows a source chose (plan "drop_results").
 
@@ -45,6 +49,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -286,6 +291,150 @@ def _parse_many(conn: Any, texts: list[str], function: str = "parseQueryToJSON")
     return [_answer(conn, True, text, "", function=function) for text in texts]
 
 
+# The whole state of a session a source can set and chconform's queries would obey: every setting and the
+# current database (USE). One row, so a setting that hides rows (filters, limit/offset, `break` overflow modes)
+# leaves it incomplete or absent, which _read_state sees; its values are Strings, which no format setting changes.
+# `changed` too: ClickHouse 24.8 shows `limit` as 0 inside a query even when a SET made it 1 (measured), only
+# its `changed` flag tells.
+_STATE = ("SELECT groupArray([name, value, toString(changed)]) AS settings, currentDatabase() AS db "
+          "FROM system.settings")
+# What can break or hide that read (measured on 24.8 and 25.8, each alone): a second read sets them back to the
+# start for itself, so the source's values of the others are still known; these it cannot see.
+_HIDING = ("limit", "offset", "additional_table_filters", "additional_result_filter", "max_result_rows",
+           "max_result_bytes", "result_overflow_mode", "max_rows_to_read", "max_bytes_to_read", "read_overflow_mode",
+           "max_query_size", "max_ast_elements", "max_expanded_ast_elements", "aggregate_functions_null_for_empty",
+           "use_query_cache")
+# Once raised, no query may lower it again (READONLY); it forbids statements, it changes no SELECT's result.
+_UNDOABLE = frozenset({"readonly"})
+_PROBE = "log_comment"  # a setting that changes nothing a query returns: set in one connection, read in the other
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _State:
+    """What _STATE read: values and changed flags by name, the current database, and whether it is complete."""
+
+    def __init__(self, rows: list[list[str]], db: Any, names: Any) -> None:
+        self.values = {r[0]: r[1] for r in rows}
+        self.changed = frozenset(r[0] for r in rows if r[2] == "1")
+        self.db = db if isinstance(db, str) else None
+        self.complete = (self.db is not None and len(self.values) == len(rows)
+                         and (names is None or set(self.values) == set(names)))
+
+
+def _read_state(conn: Any, names: Any = None, protect: dict[str, str] | None = None) -> _State:
+    """The session's state; complete only if every one of `names` came back exactly once.
+
+    `protect`: settings this read alone runs with (their own values then show as given, not as the session's).
+    """
+    sql = _STATE
+    if protect:
+        sql += " SETTINGS " + ", ".join(f"{n} = {v if _NUMBER.fullmatch(v) else _literal(v)}"
+                                        for n, v in protect.items() if _NAME.fullmatch(n))
+    try:
+        lines = conn.query(sql, "JSONEachRow").bytes().decode("utf-8").splitlines()
+        row = json.loads(lines[0]) if len(lines) == 1 else {}
+        rows = [[str(x) for x in r] for r in row.get("settings") or [] if isinstance(r, list) and len(r) == 3]
+        return _State(rows, row.get("db"), names)
+    except Exception:  # an error, a format a setting changed: nothing of it can be trusted as complete
+        _drain(conn)
+        return _State([], None, names)
+
+
+def _set(conn: Any, values: dict[str, str]) -> None:
+    """One SET for all of them, `compatibility` first (it moves the defaults of the others). Checked as a whole."""
+    names = sorted(values, key=lambda n: (n != "compatibility", n))
+    for name in names:
+        if not _NAME.fullmatch(name):
+            raise RuntimeError(f"unexpected setting name {name!r}")
+    if names:
+        conn.query("SET " + ", ".join(f"{n} = {_literal(values[n])}" for n in names), "TabSeparated")
+
+
+def _use(conn: Any, database: str) -> None:
+    conn.query("USE `" + database.replace("\\", "\\\\").replace("`", "\\`") + "`", "TabSeparated")
+
+
+def _shares_session(source: Any, verdict: Any) -> bool:
+    """Does a SET in the source connection reach the verdict connection? (chdb 3.x: yes; chdb-core 26.9: no.)"""
+    read = f"SELECT value FROM system.settings WHERE name = '{_PROBE}'"
+    before = source.query(read, "TabSeparatedRaw").bytes()
+    source.query(f"SET {_PROBE} = 'chconform: is this session shared'", "TabSeparated")
+    try:
+        return bool(verdict.query(read, "TabSeparatedRaw").bytes() == b"chconform: is this session shared\n")
+    finally:
+        source.query(f"SET {_PROBE} = {_literal(before.decode().rstrip(chr(10)))}", "TabSeparated")
+
+
+class _SharedSession:
+    """One session for the source and chconform (chdb 3.x): its start put back for chconform's queries, then the
+    source's own values for its next statement.
+
+    Every setting whose value or `changed` flag differs from the start is set back (all of them, not a list: a
+    release adding a setting needs nothing here), then the state is read again and must equal the start, or
+    chconform's query fails instead of running under a source's setting. Where the source's settings hide or
+    break the read of its state, every setting is set back, and those of _HIDING (unknown) are not put back for
+    the source afterwards; nor is `limit` (its value does not show).
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        start = _read_state(conn)  # a fresh session: nothing of a source has run yet
+        if not start.complete or start.db is None:
+            raise RuntimeError("cannot read the settings of a fresh session")
+        self.start, self.database = start, start.db
+        self.held: tuple[dict[str, str], str | None] | None = None  # the source's, while chconform's queries run
+
+    def _differ(self, state: _State, flags: bool) -> set[str]:
+        start = self.start
+        return {n for n, v in state.values.items() if n in start.values and n not in _UNDOABLE
+                and (v != start.values[n] or (flags and (n in state.changed) != (n in start.changed)))}
+
+    def for_own(self) -> None:
+        if self.held is not None:
+            return  # no statement of the source since the last time
+        start = self.start
+        seen = _read_state(self.conn, start.values)
+        if seen.complete:
+            back = self._differ(seen, flags=True)
+        else:  # hidden: read again with the hiding settings back at the start for that read alone
+            seen = _read_state(self.conn, start.values, {n: start.values[n] for n in _HIDING if n in start.values})
+            back = {n for n in start.values if n not in _UNDOABLE}  # what differs cannot all be known: every one
+        keep = {n: seen.values[n] for n in self._differ(seen, flags=False) if n not in _HIDING or seen.complete}
+        self.held = (keep, seen.db if seen.db != self.database else None)
+        if not back and seen.db == self.database:
+            return
+        try:
+            _set(self.conn, {n: start.values[n] for n in back})
+            _use(self.conn, self.database)
+        except Exception as exc:  # e.g. `max_query_size` too small for any SET: no verdict rather than a forged one
+            _drain(self.conn)
+            raise RuntimeError(f"{exc} (chconform's queries share this release's one session with the source, "
+                               "and the source's settings cannot be undone)") from None
+        now = _read_state(self.conn, start.values)
+        differ = sorted(self._differ(now, flags=False))
+        if not now.complete or differ or now.db != self.database:
+            raise RuntimeError("chconform's queries cannot run in this session as in a fresh one: a source's "
+                               f"settings stay ({', '.join(differ) or 'the state cannot be read'})")
+
+    def for_source(self) -> None:
+        if self.held is None:
+            return
+        keep, db = self.held
+        self.held = None
+        try:
+            _set(self.conn, keep)
+            if db is not None:
+                _use(self.conn, db)
+        except Exception:
+            _drain(self.conn)
+            raise
+
+
 class _Sessions:
     """The source session and the verdict session (chconform's own queries, the gate's parses) of one engine."""
 
@@ -294,8 +443,12 @@ class _Sessions:
         self.source: Any = None
         self.verdict: Any = None
         self.directory = ""  # the data directory of a named session (a worker reused for sessions in turn)
+        self.shares: bool | None = None  # does the engine's second connection share the first's session? (probed once)
+        self.shared: _SharedSession | None = None
 
-    def open(self, name: str) -> None:
+    def open(self, name: str) -> str:
+        """Open both sessions; returns "own" (a session of its own), "shared" (one session, its start put back for
+        chconform's queries) or "same" (the verdict session is off)."""
         self.close()
         if name:
             self.directory = os.path.join(self.plan["session_root"], os.path.basename(name))
@@ -305,13 +458,34 @@ class _Sessions:
         self.source = self._chdb.connect(target)
         for sql in self.plan.get("on_open", []):
             self.source.query(sql, "TabSeparated")
-        # a second connection to the same engine is a new session: the profile's settings, none of the source's
+        # a second connection to the same engine is a new session in chdb-core 26.9; in chdb 3.x the same one
         self.verdict = self._chdb.connect(target) if self.plan.get("verdict_session", True) else self.source
         if self.plan.get("crash_exits", True) and not hasattr(self._chdb, "set_signal_handlers_enabled"):
             fatal_signals_default()  # a session's start installs the engine's crash handlers again
+        if self.verdict is self.source:
+            return "same"
+        if self.shares is None:
+            self.shares = _shares_session(self.source, self.verdict)
+        if self.shares:
+            self.shared = _SharedSession(self.verdict)
+            return "shared"
+        return "own"
+
+    def own(self) -> Any:
+        """The verdict connection, ready for chconform's queries."""
+        if self.shared is not None:
+            self.shared.for_own()
+        return self.verdict
+
+    def of_source(self) -> Any:
+        """The source's connection, with the source's settings."""
+        if self.shared is not None:
+            self.shared.for_source()
+        return self.source
 
     def close(self) -> None:
         """End both sessions and remove a named session's directory; the next one is fresh."""
+        self.shared = None
         if self.verdict is not None and self.verdict is not self.source:
             self.verdict.close()
         if self.source is not None:
@@ -349,28 +523,35 @@ def main() -> int:
         rid = request.get("id")
         try:
             if request.get("op") == "open":
-                sessions.open(str(request.get("session") or ""))
-                _write({"ok": ""}, rid)
+                _write({"ok": sessions.open(str(request.get("session") or ""))}, rid)
                 continue
             if request.get("op") == "close":
                 sessions.close()
                 _write({"ok": ""}, rid)
                 continue
             fmt = request.get("fmt", "TabSeparated")
+            own = request.get("op") in ("parse", "parse_many") or bool(request.get("own"))
+            try:  # the session put in the state this request must see (a shared one: _SharedSession)
+                conn, failed = (sessions.own() if own else sessions.of_source()), ""
+            except Exception as exc:  # ClickHouse errors arrive as RuntimeError
+                conn, failed = None, str(exc)
+            if failed:  # every statement of the request gets its reply, in order
+                texts = request["sql"] if request.get("op") in ("parse_many", "batch") else [request["sql"]]
+                for _ in texts:
+                    _write({"error": failed}, rid)
+                continue
             if request.get("op") == "parse_many":  # one reply per statement, in order
-                for reply in _parse_many(sessions.verdict, request["sql"], str(request.get("function", "parseQueryToJSON"))):
+                for reply in _parse_many(conn, request["sql"], str(request.get("function", "parseQueryToJSON"))):
                     _write(reply, rid)
                 continue
             if request.get("op") == "batch":  # one reply per statement, in order, as each ends
                 for sql in request["sql"]:
-                    _write(_answer(sessions.source, False, sql, fmt, drop), rid)
+                    _write(_answer(conn, False, sql, fmt, drop), rid)
                 continue
             if request.get("op") == "parse":
-                _write(_answer(sessions.verdict, True, request["sql"], fmt), rid)
-            elif request.get("own"):
-                _write(_answer(sessions.verdict, False, request["sql"], fmt), rid)
+                _write(_answer(conn, True, request["sql"], fmt), rid)
             else:
-                _write(_answer(sessions.source, False, request["sql"], fmt, drop), rid)
+                _write(_answer(conn, False, request["sql"], fmt, drop and not own), rid)
         except Exception as exc:  # ClickHouse errors arrive as RuntimeError
             _write({"error": str(exc)}, rid)
     sessions.close()

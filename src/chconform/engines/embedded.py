@@ -461,6 +461,9 @@ class Worker:
         self.sandbox_detail = ""
         self.sessions = 0  # sessions opened by name (open_session)
         self.fresh = ""  # what _FRESH_PROBE saw in the first session
+        # where chconform's own queries run (_worker._Sessions.open): "own" session, the source's "shared" one put
+        # back to its start for them (chdb 3.x: ClickHouse 24.8, 25.8), or the "same" (verdict session off)
+        self.verdict = ""
         self.owed = 0  # replies requested and not read yet: a worker that owes one is never reused
         self._sent = 0  # requests sent; each reply names its request
         self._due: deque[int] = deque()  # the request id of every reply still to come, in order
@@ -485,7 +488,7 @@ class Worker:
     def open_session(self, timeout: float = _STARTUP_TIMEOUT) -> None:
         """A session in a new directory beneath the data directory; the first one's state is the fresh baseline."""
         self.sessions += 1
-        self._call({"op": "open", "session": f"s{self.sessions}"}, timeout, "opening a session")
+        self.verdict = self._call({"op": "open", "session": f"s{self.sessions}"}, timeout, "opening a session")
         seen = self._call({"sql": _FRESH_PROBE, "fmt": "TabSeparated", "own": True}, timeout, "probing a fresh session")
         if self.sessions == 1:
             self.fresh = seen
@@ -800,7 +803,7 @@ class EmbeddedInstance:
         self._release = release
         self._closed = False
         if release is None:
-            self.worker.call({"op": "open"}, _STARTUP_TIMEOUT, "opening a session")
+            self.worker.verdict = self.worker.call({"op": "open"}, _STARTUP_TIMEOUT, "opening a session")
 
     def execute(self, sql: str, timeout: float | None = None) -> None:
         self.worker.call({"sql": sql, "fmt": "TabSeparated"}, timeout, "running a statement")
