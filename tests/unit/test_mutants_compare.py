@@ -244,3 +244,25 @@ def test_distributed_arguments_split_at_top_level_commas_only() -> None:
     assert fronted(Snapshot(tables=(replace(LOCAL, name="t_local"),)), table).engine == LOCAL.engine
     nested = replace(T, engine="Distributed(c1, zakaz, t_local, sipHash64([a, b]), (1, 2))")
     assert fronted(Snapshot(tables=(LOCAL,)), nested).engine == LOCAL.engine
+
+
+def test_a_missing_column_does_not_stop_the_comparison_of_the_next_ones() -> None:
+    got = replace(T, columns=(ID, replace(N, default_expression="1")))  # city gone, n changed after it
+    assert compare_tables(T, got) == [
+        Difference("zakaz.t", "column_missing", "city LowCardinality(String)", "absent", "city"),
+        Difference("zakaz.t", "column_default", "DEFAULT 0", "DEFAULT 1", "n"),
+    ]
+
+
+def test_distributed_arguments_keep_their_letters_and_last_character() -> None:
+    local = replace(LOCAL, name="X_localX")
+    three = replace(T, engine="Distributed(c1, zakaz, X_localX)")
+    assert fronted(Snapshot(tables=(local,)), three) == replace(local, database="zakaz", name="t")
+
+
+def test_the_default_limit_is_400_characters_a_side() -> None:
+    a = "SELECT " + " + ".join(f"a{i}" for i in range(200))
+    b = "SELECT " + " + ".join(f"b{i}" for i in range(200))
+    want, _ = token_diff(a[:401], b[:401])
+    assert len(a[:401]) == 401 and want == a[:399] + "…" and len(want) == 400
+    assert token_diff(a[:400], b[:400])[0] == a[:400]
