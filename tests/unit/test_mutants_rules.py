@@ -148,3 +148,48 @@ def test_default_severities_and_no_source() -> None:
     assert (bare.errors, bare.warnings, bare.ignored) == ((Difference("zakaz.a", "engine", "A", "B"),), (), ())
     off = apply_rules([Difference("zakaz.a", "engine", "A", "B")], None, {"engine": "off"})
     assert off.ignored == (": engine: zakaz.a: canonical A, here B (off in [rules])",)
+
+
+def test_a_finding_without_a_file_takes_the_sources_path_and_no_source_means_no_ignores() -> None:
+    src = source("SELECT 1;\n")
+    policy = apply_rules([Difference("zakaz.a", "engine", "A", "B")], src, {"engine": "warning"})
+    assert policy.warnings == ("m.sql: engine: zakaz.a: canonical A, here B",)
+    bare = apply_rules([Difference("zakaz.a", "engine", "A", "B", None, "x.sql", 3)], None, {"engine": "warning"})
+    assert bare.warnings == ("x.sql:3: engine: zakaz.a: canonical A, here B",)
+
+
+def test_an_ignore_naming_several_rules_is_reported_with_all_of_them() -> None:
+    src = source("-- chconform: ignore[engine, ttl]\nSELECT 1;\n-- chconform: ignore[engine, ttl] why\nSELECT 2;\n")
+    assert apply_rules([], src).warnings == (
+        "m.sql:1: ignore_without_reason: ignore[engine, ttl] says no reason; write why after it (the finding still "
+        "counts)",
+        "m.sql:3: ignore[engine, ttl] matches no finding here; remove it",
+    )
+
+
+def test_an_ignore_covers_its_statements_lines_and_the_line_above_only() -> None:
+    text = ("SELECT 0;\n-- chconform: ignore[engine] above\nCREATE TABLE zakaz.t\n(\n    a String\n)\n"
+            "ENGINE = Log; -- chconform: ignore[ttl] last line\nSELECT 1;\n-- chconform: ignore[sorting_key] too far\n\n")
+    src = source(text)
+    found = [Difference("zakaz.t", "engine", "A", "B", None, "m.sql", 3),
+             Difference("zakaz.t", "ttl", "A", "B", None, "m.sql", 4),
+             Difference("zakaz.t", "sorting_key", "A", "B", None, "m.sql", 11)]  # past every statement
+    policy = apply_rules(found, src)
+    assert [d.aspect for d in policy.errors] == ["sorting_key"]
+    assert [line.split(":")[2].strip() for line in policy.ignored] == ["engine", "ttl"]
+    near = apply_rules([Difference("zakaz.t", "sorting_key", "A", "B", None, "m.sql", 10)], src)
+    assert near.errors == () and near.ignored[0].endswith("(ignored: too far)")  # the line above line 10
+    far = apply_rules([Difference("zakaz.t", "sorting_key", "A", "B", None, "m.sql", 12)], src)
+    assert [d.aspect for d in far.errors] == ["sorting_key"]
+
+
+def test_a_drop_table_of_a_plain_table_is_not_taken_for_a_view_another_statement_made() -> None:
+    text = ("CREATE TABLE zakaz.t (a String) ENGINE = Log;\nCREATE VIEW zakaz.v AS SELECT 1;\nDROP TABLE zakaz.t;\n")
+    assert role_findings(source(text), "migration") == [role("zakaz.t", "drop_not_recreated", LOST,
+                                                             "DROP TABLE zakaz.t", 3)]
+
+
+def test_a_quoted_rename_re_creates_the_dropped_table() -> None:
+    for new in ("`zakaz`.`t`", '"zakaz"."t"'):
+        text = f"DROP TABLE IF EXISTS zakaz.t;\nRENAME TABLE zakaz.t_new TO {new};\n"
+        assert role_findings(source(text), "migration") == [], new
