@@ -392,3 +392,25 @@ def test_a_runtime_folder_created_in_a_repository_is_ignored_by_git(tmp_path: Pa
     existing.mkdir()
     runtime_dir(existing)
     assert not (existing / ".gitignore").exists()  # a folder the user made is left as it is
+
+
+def test_audit_block_names_no_test_count(repo_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new test must not dirty the tracked report: the pytest row's block text has no count (the log has)."""
+    from chconform.evidence import steps
+
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<testsuites><testsuite tests="1806" failures="0" errors="0" skipped="5"/></testsuites>',
+                     encoding="utf-8")
+
+    class _Run:  # the parts of a run step_pytest reads
+        options = type("O", (), {"skip": (), "python": "python", "pytest_args": (), "pytest_timeout_s": 1})()
+        env: dict[str, str] = {}
+        logs = tmp_path
+        repo = tmp_path
+
+    monkeypatch.setattr(steps, "run_logged", lambda *a, **k: (0, ""))  # pytest "ran" and passed
+    (tmp_path / "pytest-junit.xml").write_bytes(junit.read_bytes())
+    row = steps.step_pytest(_Run())  # type: ignore[arg-type]
+    assert row.status == OK and "1806 tests" in row.reason
+    block = render_audit_block(evidence(row), repo_config)
+    assert "1806" not in block and "every test passed: no failure, no error" in block

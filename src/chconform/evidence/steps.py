@@ -281,8 +281,8 @@ def step_pytest(run: Run) -> Row:
     code, _ = run_logged([run.options.python, "-m", "pytest", *run.options.pytest_args, "--junitxml", str(junit)],
                          run.logs / "pytest.log", run.repo, env, run.options.pytest_timeout_s)
     summary = junit_summary(junit)
-    if code == 0:
-        return Row("pytest", OK, summary, logs)
+    if code == 0:  # the tracked audit block names no count: a new test must not change it
+        return Row("pytest", OK, summary, logs, "every test passed: no failure, no error (counts in the JUnit XML)")
     return Row("pytest", FAIL, f"exit {code if code is not None else 'timeout'}: {summary}", logs)
 
 
