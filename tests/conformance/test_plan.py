@@ -246,3 +246,18 @@ def test_an_in_place_step_the_engine_refuses_falls_back_to_a_rebuild(tmp_path: P
         backend.close()
     assert proof.proven, (proof.errors, proof.remaining)
     assert [s.kind for s in proof.steps] == ["rebuild", "view"]  # the view reads the retyped column
+
+
+def test_a_view_plan_appended_conforms(tmp_path: Path) -> None:
+    """CREATE OR REPLACE VIEW replaces the file's earlier definition: no duplicate finding for it."""
+    config = copy_sources(tmp_path / "copy")
+    replace_once(config.parent / "bootstrap_all.sql", "tickets_total - tickets_left AS tickets_sold",
+                 "tickets_total + tickets_left AS tickets_sold")
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["plan", "--config", str(config), "bootstrap_all.sql"], out, err) == 0, out.getvalue() + err.getvalue()
+    assert "CREATE OR REPLACE VIEW zakaz.v_qtickets_inventory" in out.getvalue()
+    with (config.parent / "bootstrap_all.sql").open("a", encoding="utf-8") as handle:
+        handle.write(out.getvalue())
+    out, err = io.StringIO(), io.StringIO()
+    code = run(["check", "--config", str(config), "--no-cache", "--source", "bootstrap_all.sql", "-q"], out, err)
+    assert code == 0, out.getvalue()

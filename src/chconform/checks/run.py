@@ -337,13 +337,22 @@ def _idempotency(first: Snapshot, second: Snapshot, source: Source) -> list[Diff
 
 
 def _duplicates(instance: Instance, source: Source, config: Config) -> list[Difference]:
-    """Build every definition of a table defined twice in one file side by side and compare them."""
-    by_target: dict[str, list[Statement]] = {}
+    """Build every definition of a table defined twice in one file side by side and compare them.
+
+    Only definitions the later one would silently keep count: a `CREATE OR REPLACE`, or a CREATE after a
+    DROP of the same object, replaces what stood before and starts afresh."""
+    groups: list[tuple[str, list[Statement]]] = []
+    current: dict[str, list[Statement]] = {}
     for stmt in source.statements:
-        if stmt.kind in ("create_table", "create_view", "create_materialized_view") and stmt.target and stmt.target_span:
-            by_target.setdefault(stmt.target, []).append(stmt)
+        if stmt.kind == "drop_table" and stmt.target:
+            current.pop(stmt.target, None)
+        elif stmt.kind in ("create_table", "create_view", "create_materialized_view") and stmt.target and stmt.target_span:
+            if stmt.or_replace or stmt.target not in current:
+                current[stmt.target] = []
+                groups.append((stmt.target, current[stmt.target]))
+            current[stmt.target].append(stmt)
     out: list[Difference] = []
-    for k, (target, stmts) in enumerate(sorted((t, s) for t, s in by_target.items() if len(s) > 1)):
+    for k, (target, stmts) in enumerate((t, s) for t, s in groups if len(s) > 1):
         built = []
         for j, stmt in enumerate(stmts):
             db = f"_chconform_dup_{k}_{j}"
