@@ -68,6 +68,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def _load_plugins(argv: Sequence[str] | None = None) -> None:
     """Each command module registers itself on import: the one named in `argv`, else all (for help and errors)."""
     named = next((a for a in argv or () if not a.startswith("-")), None)
+    if named is None and "--version" in (argv or ()):
+        return  # `chconform --version` needs no command
     for module in (named,) if named in COMMAND_MODULES else COMMAND_MODULES:
         importlib.import_module(f"chconform.commands.{module}")
 

@@ -196,3 +196,20 @@ def test_a_symlinked_source_keeps_its_own_name(tmp_path: Path) -> None:
     (root / "real.sql").write_text("SELECT 1;\n", encoding="utf-8")
     (root / "alias.sql").symlink_to(root / "real.sql")
     assert repo_relative(root)("alias.sql") == "sql/alias.sql"
+
+
+def test_junit_case_names_are_repository_paths(tmp_path: Path) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    root = tmp_path / "repo" / "db"
+    root.mkdir()
+    suite = ET.fromstring(render_junit(from_check(drifted(), repo_relative(root)))).find("testsuite")
+    assert suite is not None
+    assert [c.get("name") for c in suite.findall("testcase")] == ["db/canon.sql", "db/sub/a.sql"]
+
+
+def test_a_refusal_does_not_show_chconforms_own_parse_call() -> None:
+    from chconform.gate.decide import Verdict, refusal
+
+    reason = ("ClickHouse's parser gives no tree, so it does not run: Code: 306. DB::Exception: Maximum parse depth "
+              "(1000) exceeded: In scope SELECT parseQueryToJSON('((((((').")
+    assert refusal(Verdict("refuse", reason))[2].endswith("Maximum parse depth (1000) exceeded")

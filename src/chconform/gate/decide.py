@@ -110,8 +110,13 @@ def refusal(verdict: Verdict) -> tuple[int | None, str, str]:
         from chconform.errors import parse_engine_message
 
         _, _, message = parse_engine_message(verdict.reason[len(_NO_TREE):])
-        return 62, "SYNTAX_ERROR", message.split(" In scope SELECT ", 1)[0].rstrip(":. ")  # not our parse call
-    return None, "REFUSED", verdict.reason
+        return 62, "SYNTAX_ERROR", _without_our_call(message)
+    return None, "REFUSED", _without_our_call(verdict.reason)
+
+
+def _without_our_call(message: str) -> str:
+    """ClickHouse names the query it ran (our parse call around the source's text): the user needs neither."""
+    return message.split(" In scope SELECT ", 1)[0].rstrip(":. ") if " In scope SELECT " in message else message
 
 
 def decide(parsed: Parsed, subtrees: Mapping[str, Parsed] | None = None, access_control: bool = False,

@@ -272,14 +272,14 @@ def _warning_finding(text: str, display: Display, path: str) -> Finding:
 
 def from_check(run: Any, display: Display = _same, command: str = "check") -> Outcome:
     """A `RunResult` (check, diff) as findings: one case per source."""
-    cases = tuple(Case(s.path, f"chconform.{command}", tuple(_source_findings(s, display)), s.duration_s)
+    cases = tuple(Case(display(s.path), f"chconform.{command}", tuple(_source_findings(s, display)), s.duration_s)
                   for s in run.sources)
     return Outcome(command, run.ok, cases, run.clickhouse_version)
 
 
 def from_validate(report: Any, display: Display = _same) -> Outcome:
     """The static validator's report as findings: one case per source, plus the unconfigured files."""
-    cases = [Case(s.path, "chconform.validate", tuple(_source_findings(s, display))) for s in report.sources]
+    cases = [Case(display(s.path), "chconform.validate", tuple(_source_findings(s, display))) for s in report.sources]
     if report.unconfigured:
         cases.append(Case("inventory", "chconform.validate", tuple(
             Finding("unconfigured_source", f"{d.source} creates a table but is not configured", display(d.source),
