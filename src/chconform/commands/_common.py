@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 from chconform.errors import EnvironmentUnusable
 
 __all__ = ["COMMANDS", "EXIT_OK", "EXIT_FOUND", "EXIT_BAD", "EXIT_INTERRUPTED", "FORMATS", "CI_FORMATS", "command",
-           "common_options", "emit", "render_outcome", "wants_color", "Progress", "display_for"]
+           "common_options", "emit", "render_outcome", "wants_color", "Progress", "display_for", "Lines"]
 
 EXIT_OK, EXIT_FOUND, EXIT_BAD, EXIT_INTERRUPTED = 0, 1, 2, 130
 CI_FORMATS = ("sarif", "junit", "github")
@@ -114,3 +115,24 @@ class Progress:
             self.done += 1
             self.stream.write(f"  [{self.done}/{self.total}] {what}  ({seconds:.2f}s)\n")
             self.stream.flush()
+
+
+_PROBLEM = re.compile(r"\b(FAIL|FAILED|ERROR|error|REFUSED|DATA LOSS|CRITICAL|DIFFERS)\b")
+
+
+class Lines:
+    """Where a streaming command's lines go: every one, or with --quiet only those naming a problem and the last
+    (the verdict), so a quiet run of a long pipeline still says how it ended."""
+
+    def __init__(self, out: Any, quiet: bool = False) -> None:
+        self.out, self.quiet, self.last, self.shown = out, quiet, "", False
+
+    def __call__(self, line: str) -> None:
+        self.last, self.shown = line, not self.quiet or bool(_PROBLEM.search(line))
+        if self.shown:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def close(self) -> None:
+        if self.quiet and self.last and not self.shown:
+            self.out.write(self.last + "\n")

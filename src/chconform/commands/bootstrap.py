@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from chconform.commands._common import EXIT_FOUND, EXIT_OK, command
+from chconform.commands._common import EXIT_FOUND, EXIT_OK, Lines, command
 
 __all__ = ["cmd_bootstrap"]
 
@@ -35,10 +35,9 @@ def cmd_bootstrap(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = load_config(args.config)
     target = load_target(config, args.env_file)
 
-    def write(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
+    write = Lines(out, args.quiet)
 
     with hold(target.data_dir, "chconform bootstrap", args.wait):
         result = run_bootstrap(config, target, args.allow_destructive, args.access_source, write)
+    write.close()
     return EXIT_OK if result.ok else EXIT_FOUND

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from chconform.commands._common import EXIT_FOUND, EXIT_OK, command
+from chconform.commands._common import EXIT_FOUND, EXIT_OK, Lines, command
 
 __all__ = ["cmd_evidence"]
 
@@ -45,12 +45,11 @@ def cmd_evidence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                               skip=skip_set([*args.skip, *from_env]), skip_reason="; ".join(reasons) or "skipped",
                               wait_s=args.wait)
 
-    def write(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
+    write = Lines(out, args.quiet)
 
     evidence = run_evidence(config, options, write)
     counts = evidence.counts()
     write(f"evidence: {counts['OK']} OK, {counts['FAIL']} FAIL, {counts['SKIP']} SKIP (SKIP is never OK); "
           f"see {config.evidence.logs}/evidence.md: {'PASS' if evidence.ok else 'FAIL'}")
+    write.close()
     return EXIT_OK if evidence.ok else EXIT_FOUND

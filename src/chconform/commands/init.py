@@ -370,5 +370,6 @@ def cmd_init(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         out.write(render_report(g, found, target.name))
         raise ConfigError(f"{target.name} was written but does not load: {exc}; edit it") from None
-    out.write(render_report(g, found, target.name))
+    report = render_report(g, found, target.name)
+    out.write(report.splitlines()[-1] + "\n" if args.quiet else report)  # quiet: what was written, and what next
     return EXIT_OK

@@ -38,7 +38,7 @@ def _same(path: str) -> str:
     return path
 
 
-def _path_text(r: PathResult, accept: bool, display: Callable[[str], str] = _same) -> list[str]:
+def _path_text(r: PathResult, accept: bool, display: Callable[[str], str] = _same, verbose: bool = False) -> list[str]:
     start = f"{r.from_rev} (canonical file at that revision)" if r.from_rev else "an empty server"
     steps = [safe(display(s)) for s in r.steps]
     through = " → ".join(steps) if len(steps) <= 6 else \
@@ -64,19 +64,23 @@ def _path_text(r: PathResult, accept: bool, display: Callable[[str], str] = _sam
         out.append(f"  {label}  {loss.table}: {loss.before} → {loss.after} rows ({loss.lost} lost)  {cause}")
     if not r.data_loss:
         out.append("  no rows lost")
-    out.extend(f"  skipped {s.line}: {safe(s.reason)}  [{safe(s.statement)}]" for s in r.skipped[:3])
-    if len(r.skipped) > 3:
+    shown = r.skipped if verbose else r.skipped[:3]
+    out.extend(f"  skipped {s.line}: {safe(s.reason)}  [{safe(s.statement)}]" for s in shown)
+    if len(r.skipped) > len(shown):
         out.append(f"  ... and {len(r.skipped) - 3} more skipped")
     out.extend(f"  warning: {safe(w)}" for w in r.warnings)
     return out
 
 
 def render_paths_text(results: list[PathResult], backend: str, version: str, canonical: str, accept: bool,
-                      display: Callable[[str], str] = _same) -> str:
-    out = [f"chconform path: {len(results)} path(s) on {backend} (ClickHouse {version}), "
-           f"canonical {safe(display(canonical))}", ""]
+                      display: Callable[[str], str] = _same, quiet: bool = False, verbose: bool = False) -> str:
+    """Every path's story; `quiet`: only the paths that fail, and the verdict; `verbose`: every skipped statement."""
+    out = [] if quiet else [f"chconform path: {len(results)} path(s) on {backend} (ClickHouse {version}), "
+                            f"canonical {safe(display(canonical))}", ""]
     for r in results:
-        out.extend(_path_text(r, accept, display))
+        if quiet and r.ok(accept):
+            continue
+        out.extend(_path_text(r, accept, display, verbose))
         out.append("")
     bad = [r.name for r in results if not r.ok(accept)]
     if bad:
@@ -158,6 +162,7 @@ def cmd_path(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         text = json.dumps(paths_json(results, backend.name, version, config.canonical, accept, display_for(config)),
                           indent=2, ensure_ascii=False) + "\n"
     else:
-        text = render_paths_text(results, backend.name, version, config.canonical, accept, display_for(config))
+        text = render_paths_text(results, backend.name, version, config.canonical, accept, display_for(config),
+                                 args.quiet, args.verbose)
     emit(args, text, out)
     return EXIT_OK if all(r.ok(accept) for r in results) else EXIT_FOUND

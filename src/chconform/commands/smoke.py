@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from chconform.commands._common import EXIT_FOUND, EXIT_OK, command
+from chconform.commands._common import EXIT_FOUND, EXIT_OK, Lines, command
 
 __all__ = ["cmd_smoke"]
 
@@ -36,10 +36,9 @@ def cmd_smoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     folder = args.payloads or config.smoke.payloads
     payloads = folder.resolve() if folder is not None else None
 
-    def write(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
+    write = Lines(out, args.quiet)
 
     with hold(target.data_dir, "chconform smoke", args.wait):
         result = run_smoke(config, target, payloads, args.dry_run, write)
+    write.close()
     return EXIT_OK if result.ok else EXIT_FOUND

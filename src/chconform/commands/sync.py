@@ -36,12 +36,12 @@ def cmd_sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plans = plan(config)
     only_plan = beyond_sync(plans, validate(config))
     changed = [p for p in plans if p.changed]
-    for p in plans:
+    for p in [] if args.quiet else plans:
         out.writelines(f"note: {note}\n" for note in p.notes)
     if not args.write:
         for p in changed:
             out.write(unified_diff(p))
-        for p in changed:
+        for p in [] if args.quiet else changed:
             out.writelines(f"sync: {e.why}\n" for e in sorted(p.edits, key=lambda e: e.start))
         out.write(f"sync: {len(changed)} file{'s' if len(changed) != 1 else ''} would change"
                   + (f": {', '.join(p.path for p in changed)}; run `chconform sync --write`\n" if changed else "\n"))
