@@ -41,7 +41,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "schema/compare": ("schema/compare.py",),
     "schema/static": ("schema/static/*.py", "checks/static.py"),
     "checks/rules": ("checks/rules.py",),
-    "checks/path": ("checks/path.py",),
+    "checks/path": ("checks/blame.py", "checks/sentinels.py"),  # path's pure parts (checks/path.py drives git and engines)
     "plan/sync": ("plan/sync.py",),
     "reports/render": ("reports/render.py",),
 }
