@@ -7,7 +7,7 @@ import that module (fast: no engine) and never touches the working tree. Each ru
 reuses mutmut's verdicts for unchanged functions: quicker, but blind to new tests).
 
     python scripts/mutation_score.py                      # every module, table on stdout
-    python scripts/mutation_score.py config gate          # some modules
+    python scripts/mutation_score.py config gate          # some modules ("gate": gate/decide and gate/policy)
     python scripts/mutation_score.py --report-only        # the table from the last runs, no new run
     python scripts/mutation_score.py --summary FILE --json FILE --fail-under 90
 
@@ -35,16 +35,35 @@ WORK = REPO / ".mutation"
 # beyond reading files. Data-only files (the gate's catalog and settings-name list) are module-level tables,
 # which mutmut does not mutate; the functions that read them are.
 MODULES: dict[str, tuple[str, ...]] = {
-    "sql/source": ("sql/source.py",),
-    "gate": ("gate/policy.py", "gate/decide.py", "gate/parse.py", "gate/settings.py"),
+    "sql/source": ("sql/source.py", "sql/lexer.py", "sql/templates.py", "sql/locate.py"),  # reading SQL
+    "sql/cluster": ("sql/cluster.py",),  # ON CLUSTER, Replicated*, {macros} on one node
+    "sql/migrations": ("sql/migrations.py",),  # migration tools' folder conventions
+    "gate/decide": ("gate/decide.py",),  # the tree walk and its decisions
+    "gate/policy": ("gate/policy.py", "gate/parse.py", "gate/settings.py"),  # the gate's entry points, ClickHouse's parse
     "config": ("config.py",),
     "schema/compare": ("schema/compare.py",),
     "schema/static": ("schema/static/*.py", "checks/static.py"),
     "checks/rules": ("checks/rules.py",),
     "checks/path": ("checks/blame.py", "checks/sentinels.py"),  # path's pure parts (checks/path.py drives git and engines)
+    "plan/steps": ("plan/steps.py",),  # the ALTER/rebuild steps (plan/prove.py runs them on an engine)
     "plan/sync": ("plan/sync.py",),
     "reports/render": ("reports/render.py",),
+    "reports/ci": ("reports/findings.py", "reports/sarif.py", "reports/junit.py", "reports/github.py",
+                   "reports/escape.py", "reports/matrix.py"),
 }
+
+
+def selected(names: list[str]) -> tuple[list[str], list[str]]:
+    """Modules named, a name standing also for every module under it ("gate" = gate/decide, gate/policy);
+    and the names that match none."""
+    chosen, unknown = [], []
+    for name in names:
+        matches = [m for m in MODULES if m == name or m.startswith(name.rstrip("/") + "/")]
+        chosen += [m for m in matches if m not in chosen]
+        if not matches:
+            unknown.append(name)
+    return chosen, unknown
+
 
 # The unit-test files a module is measured against when not every file that imports it: config is read by
 # nearly every test (each mutant of it would run hundreds), so its own tests stand for it.
@@ -256,10 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write scores and surviving mutants (with diffs) here")
     parser.add_argument("--fail-under", type=float, help="exit 1 if a module scores below this percentage")
     args = parser.parse_args(argv)
-    unknown = [m for m in args.modules if m not in MODULES]
+    chosen, unknown = selected(args.modules)
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)} (known: {', '.join(MODULES)})")
-    modules = args.modules or list(MODULES)
+    modules = chosen or list(MODULES)
     WORK.mkdir(exist_ok=True)
     failed = []
     if not args.report_only:

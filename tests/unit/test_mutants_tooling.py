@@ -57,7 +57,7 @@ def test_every_core_module_has_files_and_unit_tests_that_import_it() -> None:
         assert files and all((REPO / f).is_file() for f in files), module
         tests = ms.unit_tests_for(files)
         assert tests and all(t.startswith("tests/unit/test_") for t in tests), module
-    assert "tests/unit/test_mutants_gate.py" in ms.unit_tests_for(ms.source_files("gate"))
+    assert "tests/unit/test_mutants_gate.py" in ms.unit_tests_for(ms.source_files("gate/policy"))
     assert "tests/unit/test_mutants_config.py" in ms.unit_tests_for(ms.source_files("config"))
     assert ms.dotted("src/chconform/schema/static/views.py") == "chconform.schema.static.views"
     for module, own in ms.OWN_TESTS.items():  # a module measured against its own tests only: they exist
@@ -100,3 +100,10 @@ def test_the_nightly_workflow_publishes_the_table_and_passes_actionlint() -> Non
     done = subprocess.run([exe, "-no-color", str(WORKFLOW)], capture_output=True, text=True, cwd=REPO,
                           timeout=120, check=False)
     assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
+
+
+def test_a_name_selects_its_module_or_every_module_under_it() -> None:
+    assert ms.selected(["gate"]) == (["gate/decide", "gate/policy"], [])
+    assert ms.selected(["config", "gate/decide", "gate"]) == (["config", "gate/decide", "gate/policy"], [])
+    assert ms.selected(["gat", "sql/sourc"]) == ([], ["gat", "sql/sourc"])
+    assert ms.selected([]) == ([], [])
