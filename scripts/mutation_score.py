@@ -69,6 +69,9 @@ def selected(names: list[str]) -> tuple[list[str], list[str]]:
 # nearly every test (each mutant of it would run hundreds), so its own tests stand for it.
 OWN_TESTS: dict[str, tuple[str, ...]] = {
     "config": ("tests/unit/test_config.py", "tests/unit/test_mutants_config.py", "tests/unit/test_rules_config.py"),
+    # the lexer is reached by nearly every unit test: the files written to guard sql/source stand for it
+    "sql/source": ("tests/unit/test_sources.py", "tests/unit/test_gate_lexer.py", "tests/unit/test_templates.py",
+                   "tests/unit/test_locate.py", "tests/unit/test_mutants_source.py"),
 }
 
 # mutmut's exit-code verdicts (mutmut.stats.status_by_exit_code), folded into what the score needs
