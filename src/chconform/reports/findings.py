@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -278,8 +278,12 @@ def from_check(run: Any, display: Display = _same, command: str = "check") -> Ou
 
 
 def from_validate(report: Any, display: Display = _same) -> Outcome:
-    """The static validator's report as findings: one case per source, plus the unconfigured files."""
-    cases = [Case(display(s.path), "chconform.validate", tuple(_source_findings(s, display))) for s in report.sources]
+    """The static validator's report as findings: one case per source, plus the unconfigured files.
+
+    A static source's notes (what only the engine decides) are the outcome's notes, each once and as its text;
+    as "note" findings they were printed a second time, as a Python repr."""
+    cases = [Case(display(s.path), "chconform.validate", tuple(_source_findings(replace(s, notes=()), display)))
+             for s in report.sources]
     if report.unconfigured:
         cases.append(Case("inventory", "chconform.validate", tuple(
             Finding("unconfigured_source", f"{d.source} creates a table but is not configured", display(d.source),
