@@ -193,3 +193,36 @@ def test_a_quoted_rename_re_creates_the_dropped_table() -> None:
     for new in ("`zakaz`.`t`", '"zakaz"."t"'):
         text = f"DROP TABLE IF EXISTS zakaz.t;\nRENAME TABLE zakaz.t_new TO {new};\n"
         assert role_findings(source(text), "migration") == [], new
+
+
+def test_an_ignore_above_a_statement_covers_a_finding_on_its_last_line() -> None:
+    text = "SELECT 0;\n-- chconform: ignore[ttl] kept on purpose\nCREATE TABLE zakaz.t\n(\n    a String\n)\nENGINE = Log;\n"
+    policy = apply_rules([Difference("zakaz.t", "ttl", "A", "B", None, "m.sql", 7)], source(text))
+    assert policy.errors == () and policy.ignored == ("m.sql:7: ttl: zakaz.t: canonical A, here B "
+                                                      "(ignored: kept on purpose)",)
+
+
+def test_an_ignore_on_the_line_after_a_statement_does_not_cover_it() -> None:
+    text = "CREATE TABLE zakaz.t\n(\n    a String\n)\nENGINE = Log;\n-- chconform: ignore[ttl] meant for the next\nSELECT 1;\n"
+    policy = apply_rules([Difference("zakaz.t", "ttl", "A", "B", None, "m.sql", 3)], source(text))
+    assert [d.line for d in policy.errors] == [3] and policy.ignored == ()
+    assert policy.warnings == ("m.sql:6: ignore[ttl] matches no finding here; remove it",)
+
+
+def test_an_ignore_on_the_line_after_a_finding_outside_any_statement_does_not_cover_it() -> None:
+    text = "SELECT 1;\n\n\n\n-- chconform: ignore[ttl] below the finding\n"
+    policy = apply_rules([Difference("zakaz.t", "ttl", "A", "B", None, "m.sql", 4)], source(text))
+    assert [d.line for d in policy.errors] == [4] and policy.ignored == ()
+    above = apply_rules([Difference("zakaz.t", "ttl", "A", "B", None, "m.sql", 6)], source(text))
+    assert above.errors == () and above.ignored == ("m.sql:6: ttl: zakaz.t: canonical A, here B "
+                                                    "(ignored: below the finding)",)
+
+
+def test_a_drop_with_a_long_comment_before_its_kind_is_still_read() -> None:
+    """Bug fixed in issue 18: the kind was read from the first 200 characters only; a longer comment was cut
+    open (the lexer refused it: "unterminated comment") or hid the VIEW, making a view's drop an error."""
+    text = "DROP /* " + "why " * 60 + "*/ VIEW IF EXISTS zakaz.v;\nDROP TABLE /* '" + "x" * 200 + "' */ zakaz.t;\n"
+    assert role_findings(source(text), "migration") == [
+        role("zakaz.v", "drop_view_not_recreated", VIEW, "DROP VIEW zakaz.v", 1),
+        role("zakaz.t", "drop_not_recreated", LOST, "DROP TABLE zakaz.t", 2),
+    ]

@@ -48,8 +48,11 @@ def rule_id(d: Difference) -> str:
 
 
 def _dropped(stmt: Statement) -> tuple[str, str]:
-    """(what, name): what kind of object the statement drops, as written, and its name."""
-    words = [t.text.upper() for t in tokenize(stmt.text[:200]) if t.kind == "word"][:4]
+    """(what, name): what kind of object the statement drops, as written, and its name.
+
+    The whole text is read: a cut at a fixed length could end inside a comment or a string, which the lexer
+    refuses (and a long comment before VIEW would hide the kind)."""
+    words = [t.text.upper() for t in tokenize(stmt.text) if t.kind == "word"][:4]
     if stmt.kind == "truncate":
         return "TRUNCATE", stmt.target or "?"
     what = next((w for w in words[1:] if w in ("TABLE", "VIEW", "DICTIONARY", "DATABASE")), "TABLE")
