@@ -266,3 +266,13 @@ def test_the_default_limit_is_400_characters_a_side() -> None:
     want, _ = token_diff(a[:401], b[:401])
     assert len(a[:401]) == 401 and want == a[:399] + "…" and len(want) == 400
     assert token_diff(a[:400], b[:400])[0] == a[:400]
+
+
+def test_a_change_in_a_long_query_is_aligned_as_in_a_short_one() -> None:
+    """difflib's autojunk would set `=`, `0` and `AND` aside once a query passes 200 tokens and anchor the
+    inserted condition elsewhere; with it off the same insertion shows the same context at any length."""
+    for n in (40, 60):  # 168 and 248 tokens
+        conditions = [f"x{i} = 0" for i in range(n)]
+        want = "SELECT a FROM t WHERE " + " AND ".join(conditions)
+        got = "SELECT a FROM t WHERE " + " AND ".join(conditions[:9] + ["y = 1"] + conditions[9:])
+        assert token_diff(want, got) == ("… x8 = 0 AND x9 = …", "… x8 = 0 AND y = 1 AND x9 = …"), n

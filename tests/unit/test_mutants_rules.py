@@ -226,3 +226,25 @@ def test_a_drop_with_a_long_comment_before_its_kind_is_still_read() -> None:
         role("zakaz.v", "drop_view_not_recreated", VIEW, "DROP VIEW zakaz.v", 1),
         role("zakaz.t", "drop_not_recreated", LOST, "DROP TABLE zakaz.t", 2),
     ]
+
+
+def test_a_half_written_drop_is_named_by_a_question_mark() -> None:
+    text = "DROP TABLE;\nTRUNCATE;\nCREATE TABLE;\n"
+    assert role_findings(source(text), "migration") == [
+        role("?", "drop_not_recreated", LOST, "DROP TABLE ?", 1),
+        role("?", "drop_not_recreated", "no TRUNCATE (the rows are lost)", "TRUNCATE ?", 2),
+    ]
+
+
+def test_a_half_written_create_database_re_creates_no_database() -> None:
+    text = "DROP DATABASE IF EXISTS XXXX;\nCREATE DATABASE;\n"
+    assert role_findings(source(text), "migration") == [role("XXXX", "drop_not_recreated", LOST,
+                                                             "DROP DATABASE XXXX", 1)]
+
+
+def test_a_database_name_holding_a_dot_is_one_name() -> None:
+    assert role_findings(source("DROP DATABASE IF EXISTS `a.b`;\nCREATE DATABASE `a.b`;\n"), "migration") == []
+    assert role_findings(source("DROP DATABASE IF EXISTS `a.b`;\nCREATE DATABASE `b`;\n"), "migration") == [
+        role("a.b", "drop_not_recreated", LOST, "DROP DATABASE a.b", 1)]
+    assert role_findings(source("DROP DATABASE IF EXISTS `b`;\nCREATE DATABASE `a.b`;\n"), "migration") == [
+        role("b", "drop_not_recreated", LOST, "DROP DATABASE b", 1)]
