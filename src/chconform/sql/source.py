@@ -79,19 +79,18 @@ def decode(data: bytes, path: str = "<source>") -> tuple[str, str, list[str]]:
     if b"\x00" in data:
         raise SourceError(f"{path}: binary file (contains NUL bytes), not SQL text")
     warnings: list[str] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        text, encoding = data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    else:
+    body, encoding = (data[3:], "utf-8-sig") if data.startswith(b"\xef\xbb\xbf") else (data, "utf-8")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        if encoding == "utf-8-sig":  # the mark says UTF-8: no other encoding is guessed
+            raise SourceError(f"{path}:{line}: not utf-8 text, though it starts with a UTF-8 byte-order mark "
+                              f"({exc.reason}); save it as UTF-8") from None
         try:
-            text, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError as exc:
-            try:
-                text, encoding = data.decode("cp1251"), "cp1251"
-            except UnicodeDecodeError:
-                line = data[: exc.start].count(b"\n") + 1
-                raise SourceError(
-                    f"{path}:{line}: not utf-8 or cp1251 text ({exc.reason}); save it as UTF-8"
-                ) from None
+            text, encoding = data.decode("cp1251"), "cp1251"
+        except UnicodeDecodeError:
+            raise SourceError(f"{path}:{line}: not utf-8 or cp1251 text ({exc.reason}); save it as UTF-8") from None
     for number, line_text in enumerate(text.splitlines(), 1):
         if _looks_mojibake(line_text):
             warnings.append(f"{path}:{number}: text looks double-encoded (mojibake); check the file's encoding")
@@ -170,32 +169,30 @@ def _statement(text: str, code: list[Token], end: int, database: str, lines: _Li
     )
 
 
-def _classify(code: list[Token]) -> tuple[str, int | None, str]:
-    """Return (kind, index of the object name token or None, flag words seen)."""
+def _classify(code: list[Token]) -> tuple[str, int | None, tuple[str, ...]]:
+    """Return (kind, index of the object name token or None, flag phrases seen: "OR REPLACE", "IF NOT EXISTS")."""
     words = [t.upper for t in code[:8]]
     first = words[0] if words else ""
     i, flags = 1, []
 
-    def skip(*seq: str) -> bool:
+    def skip(*seq: str) -> None:
         nonlocal i
         if tuple(words[i : i + len(seq)]) == seq:
             i += len(seq)
             flags.append(" ".join(seq))
-            return True
-        return False
 
     if first in ("GRANT", "REVOKE") or (first == "SET" and words[1:2] in (["ROLE"], ["DEFAULT"])):
-        return "access", None, ""
+        return "access", None, ()
     if first in ("CREATE", "ATTACH", "REPLACE"):
         skip("OR", "REPLACE")
         if words[i : i + 1] and words[i] in _ACCESS_OBJECTS:
-            return "access", None, ""
+            return "access", None, ()
         skip("TEMPORARY")
         obj = words[i] if i < len(words) else ""
         if obj == "DATABASE":
             i += 1
             skip("IF", "NOT", "EXISTS")
-            return "create_database", i, " ".join(flags)
+            return "create_database", i, tuple(flags)
         kinds = {"TABLE": "create_table", "VIEW": "create_view", "DICTIONARY": "create_dictionary",
                  "LIVE": "create_view", "WINDOW": "create_view", "FUNCTION": "create_function"}
         if obj == "MATERIALIZED":
@@ -205,48 +202,46 @@ def _classify(code: list[Token]) -> tuple[str, int | None, str]:
             i += 2 if obj in ("LIVE", "WINDOW") else 1
             kind = kinds[obj]
         else:
-            return ("attach" if first == "ATTACH" else "create_other"), None, ""
+            return ("attach" if first == "ATTACH" else "create_other"), None, ()
         skip("IF", "NOT", "EXISTS")
         if first == "ATTACH":
             kind = "attach"
-        return kind, i, " ".join(flags)
+        return kind, i, tuple(flags)
     if first in ("DROP", "DETACH"):
         obj = words[1] if len(words) > 1 else ""
         if obj in _ACCESS_OBJECTS:
-            return "access", None, ""
+            return "access", None, ()
         skip("TEMPORARY")
         obj = words[i] if i < len(words) else ""
-        if obj == "DATABASE":
+        if obj in ("DATABASE", "TABLE", "VIEW", "DICTIONARY"):
             i += 1
-            skip("IF", "EXISTS")
-            return "drop_database", i, " ".join(flags)
-        if obj in ("TABLE", "VIEW", "DICTIONARY"):
-            i += 1
+            skip("IF", "EXISTS")  # ClickHouse's order: DROP TABLE [IF EXISTS] [IF EMPTY] name
             skip("IF", "EMPTY")
-            skip("IF", "EXISTS")
-            return ("drop_table" if first == "DROP" else "detach"), i, " ".join(flags)
-        return ("drop_other" if first == "DROP" else "detach"), None, ""
+            if obj == "DATABASE":
+                return "drop_database", i, tuple(flags)
+            return ("drop_table" if first == "DROP" else "detach"), i, tuple(flags)
+        return ("drop_other" if first == "DROP" else "detach"), None, ()
     if first == "ALTER":
         if len(words) > 1 and words[1] in _ACCESS_OBJECTS:
-            return "access", None, ""
-        return "alter", 2 if words[1:2] == ["TABLE"] else None, ""
+            return "access", None, ()
+        return "alter", 2 if words[1:2] == ["TABLE"] else None, ()
     if first == "TRUNCATE":
         skip("TEMPORARY")
         skip("TABLE")
         skip("IF", "EXISTS")
-        return "truncate", i, ""
+        return "truncate", i, ()
     if first == "INSERT":
         i = 2 if words[1:2] == ["INTO"] else 1
         skip("TABLE")
         if words[i : i + 1] == ["FUNCTION"]:
-            return "insert_function", None, ""
-        return "insert", i, ""
+            return "insert_function", None, ()
+        return "insert", i, ()
     if first == "OPTIMIZE":
-        return "optimize", 2, ""
+        return "optimize", 2, ()
     simple = {"SELECT": "select", "WITH": "select", "USE": "use", "SET": "set", "RENAME": "rename",
               "EXCHANGE": "rename", "SYSTEM": "system", "KILL": "kill", "SHOW": "show", "DESCRIBE": "show",
               "DESC": "show", "EXISTS": "show", "EXPLAIN": "show", "CHECK": "show"}
-    return simple.get(first, "other"), None, ""
+    return simple.get(first, "other"), None, ()
 
 
 def _object_name(code: list[Token], i: int, database: str) -> tuple[str | None, tuple[int, int] | None]:
