@@ -252,7 +252,7 @@ def _source_findings(s: Any, display: Display) -> list[Finding]:
     out += [_warning_finding(str(w), display, s.path) for w in s.warnings]
     # an inline ignore or a rule switched off in [rules], and what ran differently (one node): notes, never silent
     out += [Finding("ignored", str(w), display(s.path), None, None, "note") for w in getattr(s, "ignored", ())]
-    out += [Finding("note", str(w), display(s.path), None, None, "note") for w in getattr(s, "notes", ())]
+    out += [Finding("note", str(w), display(s.path), None, None, "note") for w in s.notes]
     return out
 
 

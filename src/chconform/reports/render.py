@@ -113,7 +113,7 @@ def render_text(run: RunResult, verbose: bool = False, *, all_rows: bool | None 
     paths = [safe(display(s.path)) for s in run.sources]
     out: list[str] = []
     if not quiet:
-        out += [f"chconform: {len(run.sources)} sources on {run.backend} (ClickHouse {safe(run.clickhouse_version)}), "
+        out = [f"chconform: {len(run.sources)} sources on {run.backend} (ClickHouse {safe(run.clickhouse_version)}), "
                 f"canonical {safe(display(run.canonical))}, sandbox {run.sandbox}"
                 + (f"; {run.extra['cached']} sources unchanged, from the cache" if run.extra.get("cached", "0 ")[0] != "0"
                    else ""), ""]
@@ -127,8 +127,8 @@ def render_text(run: RunResult, verbose: bool = False, *, all_rows: bool | None 
         out.append(f"{verdict}  {path}  ({s.duration_s:.2f}s{extra})")
         out.extend("      " + line for line in render_source(s, display))
         out.extend("      " + style.warn("warning: ") + safe(w) for w in s.warnings)
-        out.extend("      ignored: " + safe(w) for w in getattr(s, "ignored", ()))
-        out.extend("      note: " + safe(w) for w in getattr(s, "notes", ()))
+        out.extend("      ignored: " + safe(w) for w in s.ignored)
+        out.extend("      note: " + safe(w) for w in s.notes)
         if quiet:
             continue
         for sk in s.skipped if verbose else s.skipped[:3]:
@@ -178,8 +178,8 @@ def to_json(run: RunResult, display: Callable[[str], str] = _same) -> dict[str, 
                 "missing_tables": list(s.missing_tables),
                 "skipped": [{"line": k.line, "reason": k.reason, "statement": k.statement} for k in s.skipped],
                 "warnings": list(s.warnings),
-                "ignored": list(getattr(s, "ignored", ())),
-                "notes": list(getattr(s, "notes", ())),
+                "ignored": list(s.ignored),
+                "notes": list(s.notes),
                 "tables": {t: status_of(s, t) for t in run.key_tables},
                 "duration_s": s.duration_s,
             }
