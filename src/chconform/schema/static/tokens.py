@@ -102,7 +102,8 @@ def canon(tokens: Sequence[Token]) -> Canon:
     i = 0
     while i < len(keys):  # INTERVAL n UNIT is how ClickHouse spells toIntervalUnit(n)
         unit = toks[i + 2].text.upper() if i + 2 < len(toks) and toks[i + 2].kind == "word" else ""
-        if keys[i] == "K:INTERVAL" and toks[i + 1].kind in ("number", "string") and unit in _INTERVAL_UNITS:
+        # the unit first: a run ending in `interval` (a column may be named so) has no token after it
+        if unit in _INTERVAL_UNITS and keys[i] == "K:INTERVAL" and toks[i + 1].kind in ("number", "string"):
             out += ["W:" + _INTERVAL_UNITS[unit], "P:(", keys[i + 1], "P:)"]
             i += 3
         else:

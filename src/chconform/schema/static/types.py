@@ -53,6 +53,8 @@ def _type_text(dtype: Any) -> str:
         return dtype.sql("clickhouse").split("(", 1)[0]  # type: ignore[no-any-return]  # INT(11): a display width
     if kind.name in _SIMPLE_TYPES and (not params or _SIMPLE_TYPES[kind.name] == "String"):
         return _SIMPLE_TYPES[kind.name]  # VARCHAR(255): ClickHouse ignores the length
+    if kind in (T.DATETIME, T.TIMESTAMP) and params and _param(params[0]).isdigit():
+        return f"DateTime64({', '.join(_param(p) for p in params)})"  # DateTime(3): a precision makes it DateTime64
     if kind == T.BINARY and params:
         return f"FixedString({_param(params[0])})"
     if kind == T.DECIMAL:
