@@ -25,7 +25,7 @@ from chconform.sql.lexer import Token, tokenize
 __all__ = ["Rewrite", "one_node", "replication_by_target", "with_replication", "note", "cluster_names"]
 
 _REPLICATED = re.compile(r"Replicated(\w*MergeTree)")
-_STOP = frozenset({"SELECT", "WITH", "AS"})  # ON CLUSTER stands before these (and before the first "(")
+_STOP = frozenset({"SELECT", "WITH", "AS", "ENGINE"})  # ON CLUSTER stands before these and the first "("
 _NAME_KINDS = ("word", "ident", "string")
 DEFAULT_REPLICATION = "(server default path and replica)"
 
@@ -41,7 +41,7 @@ class Rewrite:
 
 
 def one_node(text: str) -> tuple[str, tuple[Rewrite, ...]]:
-    """`text` rewritten for one node (same length, same lines) and what was changed."""
+    """`text` rewritten for one node (same length, same lines) and what was changed, in text order."""
     if "cluster" not in text.lower() and "Replicated" not in text:
         return text, ()
 
@@ -51,12 +51,10 @@ def one_node(text: str) -> tuple[str, tuple[Rewrite, ...]]:
         return text, ()  # the splitter reports the unterminated quote with its position
     chars = list(text)
     rewrites: list[Rewrite] = []
-    for code in _statements(tokens):
-        rewrites.extend(_drop_on_cluster(code, chars))
+    for code in _statements(tokens):  # in a statement, ON CLUSTER (its head) comes before ENGINE
+        rewrites.extend(_drop_on_cluster(code, chars, text))
         rewrites.extend(_base_engines(code, chars, text))
-    out = "".join(chars)
-    ordered = sorted(rewrites, key=lambda r: r.offset)
-    return out, tuple(replace(r, line=text.count("\n", 0, r.offset) + 1) for r in ordered)
+    return "".join(chars), tuple(rewrites)
 
 
 def _statements(tokens: list[Token]) -> Iterable[list[Token]]:
@@ -83,9 +81,15 @@ def _end(tok: Token) -> int:
     return tok.start + len(tok.text)
 
 
-def _drop_on_cluster(code: list[Token], chars: list[str]) -> list[Rewrite]:
-    """`ON CLUSTER name` in a statement's head (before its body: the first "(", AS, SELECT or WITH)."""
-    out = []
+def _line(text: str, offset: int) -> int:
+    return text[:offset].count("\n") + 1
+
+
+def _drop_on_cluster(code: list[Token], chars: list[str], text: str) -> list[Rewrite]:
+    """`ON CLUSTER name` in a statement's head (before its body: the first "(", ENGINE, AS, SELECT or WITH).
+
+    Written after the body it is no clause ClickHouse accepts: it is left for the engine to refuse.
+    """
     for i, tok in enumerate(code):
         if tok.upper in _STOP or tok.text == "(":
             break
@@ -93,9 +97,8 @@ def _drop_on_cluster(code: list[Token], chars: list[str]) -> list[Rewrite]:
                 and code[i + 2].kind in _NAME_KINDS):
             name = code[i + 2]
             _blank(chars, tok.start, _end(name))
-            out.append(Rewrite(tok.start, 0, f"ON CLUSTER {name.text} dropped"))
-            break
-    return out
+            return [Rewrite(tok.start, _line(text, tok.start), f"ON CLUSTER {name.text} dropped")]
+    return []
 
 
 def _arguments(code: list[Token], open_at: int) -> tuple[list[list[Token]], int]:
@@ -103,7 +106,7 @@ def _arguments(code: list[Token], open_at: int) -> tuple[list[list[Token]], int]
     args: list[list[Token]] = [[]]
     depth = 0
     for j in range(open_at, len(code)):
-        t = code[j].text if code[j].kind == "punct" else ""
+        t = code[j].text  # only punctuation tokens are exactly "(", "[", ")", "]" or ","
         if t in ("(", "["):
             depth += 1
             if depth == 1:
@@ -120,35 +123,38 @@ def _arguments(code: list[Token], open_at: int) -> tuple[list[list[Token]], int]
 
 
 def _base_engines(code: list[Token], chars: list[str], text: str) -> list[Rewrite]:
+    """Each `ENGINE = Replicated…MergeTree(path, replica, …)` applied as its base engine, a Replicated
+    database as Atomic; the replication arguments removed are kept in the Rewrite."""
     out = []
-    is_database = len(code) > 1 and code[0].upper in ("CREATE", "ATTACH") and code[1].upper == "DATABASE"
+    is_database = tuple(t.upper for t in code[:2]) in (("CREATE", "DATABASE"), ("ATTACH", "DATABASE"))
     for i, tok in enumerate(code):
         if tok.upper != "ENGINE":
             continue
-        k = i + 2 if i + 1 < len(code) and code[i + 1].text == "=" else i + 1
+        k = i + 1
+        if k < len(code) and code[k].text == "=":  # `ENGINE = Name` or `ENGINE Name`
+            k += 1
         if k >= len(code) or code[k].kind != "word":
-            continue
+            continue  # a column named `engine`, or a statement cut short: ClickHouse reports it
         name = code[k]
         has_args = k + 1 < len(code) and code[k + 1].text == "("
         args, close = _arguments(code, k + 1) if has_args else ([], k)
+        match = _REPLICATED.fullmatch(name.text)
         if is_database and name.text == "Replicated":
             replication = ", ".join(text[a[0].start:_end(a[-1])] for a in args if a) or DEFAULT_REPLICATION
             chars[name.start:_end(name)] = list("Atomic".rjust(len(name.text)))
             if has_args:
                 _blank(chars, code[k + 1].start, _end(code[close]))
-            out.append(Rewrite(name.start, 0, "Replicated database applied as Atomic", replication))
-            continue
-        match = _REPLICATED.fullmatch(name.text)
-        if is_database or match is None:
-            continue
-        base = match.group(1)
-        chars[name.start:_end(name)] = list(base.rjust(len(name.text)))
-        replication = DEFAULT_REPLICATION
-        if len(args) >= 2 and len(args[0]) == 1 and args[0][0].kind == "string":
-            replication = ", ".join(text[a[0].start:_end(a[-1])] for a in args[:2] if a)
-            stop = args[2][0].start if len(args) > 2 else _end(args[1][-1])
-            _blank(chars, args[0][0].start, stop)
-        out.append(Rewrite(name.start, 0, f"{name.text} applied as {base}", replication))
+            out.append(Rewrite(name.start, _line(text, name.start), "Replicated database applied as Atomic",
+                               replication))
+        elif match and not is_database:
+            base = match.group(1)
+            chars[name.start:_end(name)] = list(base.rjust(len(name.text)))
+            replication = DEFAULT_REPLICATION
+            if len(args) >= 2 and len(args[0]) == 1 and args[0][0].kind == "string":
+                replication = ", ".join(text[a[0].start:_end(a[-1])] for a in args[:2] if a)
+                stop = args[2][0].start if len(args) > 2 else _end(args[1][-1])
+                _blank(chars, args[0][0].start, stop)
+            out.append(Rewrite(name.start, _line(text, name.start), f"{name.text} applied as {base}", replication))
     return out
 
 

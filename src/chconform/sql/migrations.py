@@ -21,16 +21,14 @@ __all__ = ["FORMATS", "StepFile", "detect_format", "expand_steps", "is_down_file
 
 FORMATS = ("auto", "plain", "golang-migrate", "goose", "dbmate")
 
-def _markers(up: str, down: str, directive: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    up_, down_, any_ = (re.compile(p, re.IGNORECASE) for p in (up, down, directive))
-    return up_, down_, any_
-
-
 # Section markers per tool: (a line that opens the up part, one that ends it, lines that are directives
-# only). A marker is a whole comment line; options after it (`transaction:false`) are allowed.
+# only). A marker is a whole comment line, in any case; options after it (`transaction:false`) are allowed.
 _MARKERS = {
-    "goose": _markers(r"^\s*--\s*\+goose\s+Up\b", r"^\s*--\s*\+goose\s+Down\b", r"^\s*--\s*\+goose\b"),
-    "dbmate": _markers(r"^\s*--\s*migrate:up\b", r"^\s*--\s*migrate:down\b", r"^\s*--\s*migrate:"),
+    tool: tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+    for tool, patterns in {
+        "goose": (r"^\s*--\s*\+goose\s+Up\b", r"^\s*--\s*\+goose\s+Down\b", r"^\s*--\s*\+goose\b"),
+        "dbmate": (r"^\s*--\s*migrate:up\b", r"^\s*--\s*migrate:down\b", r"^\s*--\s*migrate:"),
+    }.items()
 }
 _DOWN_FILE = re.compile(r"\.down\.sql$", re.IGNORECASE)
 _UP_FILE = re.compile(r"\.up\.sql$", re.IGNORECASE)
@@ -64,14 +62,14 @@ def up_part(text: str, fmt: str, shown_as: str = "<source>") -> str:
         return text
     up, down, directive = markers
     lines = text.splitlines(keepends=True)
-    state, seen = "before", False
+    in_up, seen = False, False
     out = []
     for line in lines:
         if up.match(line):
-            state, seen = "up", True
+            in_up, seen = True, True
         elif down.match(line):
-            state = "down"
-        keep = state == "up" and not directive.match(line)
+            in_up = False
+        keep = in_up and not directive.match(line)
         out.append(line if keep else "\n" if line.endswith("\n") else "")
     if not seen:
         marker = "-- +goose Up" if fmt == "goose" else "-- migrate:up"
@@ -100,8 +98,8 @@ def _matches(root: Path, pattern: str) -> list[Path]:
     full = root / pattern
     if full.is_dir():
         return [p for p in full.rglob("*.sql") if p.is_file()]
-    if any(ch in pattern for ch in "*?["):
-        return [Path(p) for p in glob.glob(str(full), recursive=True) if Path(p).is_file()]
+    if any(ch in pattern for ch in "*?["):  # relative to the root: a "[" in the root's own path is no pattern
+        return [root / p for p in glob.glob(pattern, root_dir=root, recursive=True) if (root / p).is_file()]
     return [full] if full.is_file() else []
 
 
