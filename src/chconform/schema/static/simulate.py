@@ -53,7 +53,10 @@ class Simulation:
 def simulate(source: Source, prelude: Sequence[str] = ()) -> Simulation:
     """Apply the statements twice to an empty catalog, as the live check does, without an engine."""
     prelude_stmts = [s for text in prelude for s in split_statements(text)]
-    definitions = {id(s): parse_definition(s, source.path) for s in source.statements if s.kind in CREATE_KINDS}
+    # The prelude's objects exist for the source (a view may read a prelude table, as on the engine) but are
+    # not the source's: they are left out of what it leaves behind.
+    definitions = {id(s): parse_definition(s, "prelude") for s in prelude_stmts if s.kind in CREATE_KINDS}
+    definitions |= {id(s): parse_definition(s, source.path) for s in source.statements if s.kind in CREATE_KINDS}
     state = _State({"default", "system"}, {})
     findings: list[Difference] = []
     notes: dict[tuple[str, int, str], Note] = {}
@@ -61,14 +64,19 @@ def simulate(source: Source, prelude: Sequence[str] = ()) -> Simulation:
     for round_no in (1, 2):
         state.database = "default"
         for stmt in prelude_stmts:
-            _apply(stmt, None, state, round_no, "prelude", findings, notes)
+            _apply(stmt, definitions.get(id(stmt)), state, round_no, "prelude", findings, notes)
         for stmt in source.statements:
             _apply(stmt, definitions.get(id(stmt)), state, round_no, source.path, findings, notes)
         if round_no == 1:
-            after_round_1 = dict(state.objects)
-    findings.extend(_round2(after_round_1, state.objects, source))
+            after_round_1 = _own(state.objects)
+    findings.extend(_round2(after_round_1, _own(state.objects), source))
     ordered = tuple(definitions[id(s)] for s in source.statements if id(s) in definitions)
     return Simulation(after_round_1, tuple(findings), tuple(notes.values()), ordered)
+
+
+def _own(objects: dict[str, Definition]) -> dict[str, Definition]:
+    """The objects a source made, without the prelude's."""
+    return {name: d for name, d in objects.items() if d.source != "prelude"}
 
 
 def _error(findings: list[Difference], round_no: int, stmt: Statement, source: str, aspect: str,
