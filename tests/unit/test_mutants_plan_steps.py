@@ -619,3 +619,36 @@ def test_only_the_tables_named_are_planned_and_unknown_names_are_skipped() -> No
 def test_an_unchanged_table_gives_no_step_and_a_missing_create_text_an_empty_statement() -> None:
     assert plan_steps(Snapshot(("db",), (T,)), Snapshot(("db",), (T,)), {}) == []
     assert plan_steps(Snapshot(("db",), (T,)), Snapshot(("db",), ()), {}) == [Step("create", "", ("db.t",))]
+
+
+def test_a_renamed_column_counts_in_the_column_order() -> None:
+    """Only the renamed column and `a` are common to both sides, in the opposite order: both are moved."""
+    got = with_cols(T, Column("a", 1, "UInt8"), Column("old", 2, "String"), Column("e", 3, "Int8"))
+    want = with_cols(T, Column("m", 1, "Date"), Column("new", 2, "String"), Column("a", 3, "UInt8"))
+    (step,) = steps_of(want, got)
+    assert step.statement.split(";\n") == [
+        "ALTER TABLE `db`.`t` RENAME COLUMN IF EXISTS `old` TO `new`",
+        "ALTER TABLE `db`.`t` DROP COLUMN IF EXISTS `e`",
+        "ALTER TABLE `db`.`t` ADD COLUMN IF NOT EXISTS `m` Date FIRST",
+        "ALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `new` String AFTER `m`",
+        "ALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `a` UInt8 AFTER `new`",
+    ]
+
+
+def test_a_modify_never_names_the_comment_which_is_set_apart() -> None:
+    kept = replace(N, comment="rows")
+    assert alters(with_cols(T, ID, NAME, kept, D), with_cols(T, ID, NAME, replace(kept, type="UInt8"), D)) == \
+        ["ALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `n` UInt32"]
+    assert alters(with_cols(T, ID, NAME, kept, D), with_cols(T, ID, NAME, replace(N, type="UInt8"), D)) == \
+        ["ALTER TABLE `db`.`t` MODIFY COLUMN IF EXISTS `n` UInt32",
+         "ALTER TABLE `db`.`t` COMMENT COLUMN IF EXISTS `n` 'rows'"]
+
+
+@pytest.mark.parametrize("want", [replace(DICT, name="t"), replace(V, name="t")], ids=["dictionary", "view"])
+def test_a_table_the_canon_has_as_a_dictionary_or_view_is_never_dropped_for_it(want: Table) -> None:
+    """A plan never drops a table's rows to make room for another kind of object: it goes the rebuild's way (whose
+    INSERT into a view or dictionary the proof then refuses)."""
+    (step,) = steps_of(want, T, "CREATE VIEW db.t AS SELECT 1")
+    assert step.kind == "rebuild"
+    assert step.statement.split(";\n")[0] == "CREATE VIEW IF NOT EXISTS db.`t__chconform_rebuild` AS SELECT 1"
+    assert "DROP VIEW" not in step.statement and "DROP DICTIONARY" not in step.statement

@@ -42,9 +42,8 @@ def quote(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def _fqn(table: Table | str) -> str:
-    db, name = (table.database, table.name) if isinstance(table, Table) else table.split(".", 1)
-    return f"{quote(db)}.{quote(name)}"
+def _fqn(table: Table) -> str:
+    return f"{quote(table.database)}.{quote(table.name)}"
 
 
 def literal(text: str) -> str:
