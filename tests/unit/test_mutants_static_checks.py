@@ -9,13 +9,20 @@ test reaches the code it asserts.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from chconform.checks.static import StaticReport, StaticSource, Variant, check_sources, validate
+from chconform.config import Config, SourceSpec
+from chconform.errors import EnvironmentUnusable
+from chconform.model import Difference
+from chconform.schema.static import Definition, simulate, view_lineage, view_problems
 from chconform.schema.static.definition import _definition
 from chconform.schema.static.simulate import Note
 from chconform.schema.static.types import canonical_type
 from chconform.schema.static.views import _query_shape
+from chconform.sql.source import Source, split_statements
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +38,6 @@ def test_a_note_names_where_and_why() -> None:
 
 # --- simulate: a source applied twice to an empty catalog ---------------------------------------------------------
 
-from chconform.model import Difference  # noqa: E402
-from chconform.schema.static import simulate  # noqa: E402
-from chconform.sql.source import Source, split_statements  # noqa: E402
 
 IDEMPOTENT = "CREATE ... IF NOT EXISTS (or a DROP first)"
 
@@ -264,3 +268,279 @@ def test_a_prelude_create_without_if_not_exists_fails_round_two_as_on_the_engine
                source="prelude"),
     )
     assert sim.objects == {}
+
+
+# --- views: the tables and columns a view's query reads -----------------------------------------------------------
+
+
+CATALOG = (DB + T + "CREATE TABLE IF NOT EXISTS db.u (a String, c Date) ENGINE = Memory;\n"
+           "CREATE VIEW IF NOT EXISTS db.v AS SELECT a, b + 1 AS bb FROM db.t;\n"
+           "CREATE VIEW IF NOT EXISTS db.vc (x, y) AS SELECT a, b FROM db.t;\n"
+           "CREATE VIEW IF NOT EXISTS db.vs AS SELECT * FROM db.t;\n"
+           "CREATE VIEW IF NOT EXISTS db.vt AS SELECT t.* FROM db.t;\n"
+           "CREATE TABLE IF NOT EXISTS db.q AS db.t;\n"
+           "CREATE MATERIALIZED VIEW IF NOT EXISTS db.mv (a String) ENGINE = Memory AS SELECT a FROM db.t;\n"
+           "CREATE MATERIALIZED VIEW IF NOT EXISTS db.mvt TO db.u AS SELECT a, today() AS c FROM db.t;\n"
+           "CREATE VIEW IF NOT EXISTS db.vv AS SELECT bb FROM db.v;\n"
+           "CREATE VIEW IF NOT EXISTS db.bad AS SELECT (((;\n"
+           "CREATE TABLE IF NOT EXISTS db.alt (a String) ENGINE = Memory;\nALTER TABLE db.alt ADD COLUMN z String;\n")
+
+
+def catalog() -> dict[str, Definition]:
+    return simulate(src(CATALOG)).objects
+
+
+@pytest.mark.parametrize(("query", "problems", "undecided"), [
+    ("SELECT a, zz FROM db.t", [("unknown_column", "db.t", "zz")], []),
+    ("SELECT t.zz FROM db.t", [("unknown_column", "db.t", "zz")], []),
+    ("SELECT x.zz, x.a FROM db.t AS x", [("unknown_column", "db.t", "zz")], []),
+    ("SELECT zz, zz + 1 FROM t", [("unknown_column", "db.t", "zz")], []),
+    ("SELECT a FROM db.nope", [("unknown_table", "db.nope", "")], []),
+    ("SELECT a FROM nope", [("unknown_table", "db.nope", "")], []),
+    ("SELECT zz FROM db.v", [("unknown_column", "db.v", "zz")], []),
+    ("SELECT bb, a FROM db.v", [], []),
+    ("SELECT x, zz FROM db.vc", [("unknown_column", "db.vc", "zz")], []),
+    ("SELECT a FROM db.vc", [("unknown_column", "db.vc", "a")], []),
+    ("SELECT zz FROM db.vs", [], ["reads db.vs, whose columns only the engine knows"]),
+    ("SELECT zz FROM db.vt", [], ["reads db.vt, whose columns only the engine knows"]),
+    ("SELECT zz FROM db.q", [], ["reads db.q, whose columns only the engine knows"]),
+    ("SELECT zz FROM db.alt", [], ["reads db.alt, whose columns only the engine knows"]),
+    ("SELECT zz FROM db.bad", [], ["reads db.bad, whose columns only the engine knows"]),
+    ("SELECT zz FROM db.vv", [("unknown_column", "db.vv", "zz")], []),
+    ("SELECT bb FROM db.vv", [], []),
+    ("SELECT a, zz FROM db.mv", [("unknown_column", "db.mv", "zz")], []),
+    ("SELECT c, zz FROM db.mvt", [("unknown_column", "db.mvt", "zz")], []),
+    ("SELECT zz FROM db.t, db.u", [("unknown_column", "db.t", "zz")], []),
+    ("SELECT c, b FROM db.t JOIN db.u USING a", [], []),
+    ("SELECT zz FROM db.t JOIN numbers(1) AS n ON 1", [], ["reads the table function numbers(1) AS n"]),
+    ("SELECT q.zz FROM db.t", [], []),
+    ("SELECT 1", [], []),
+    ("SELECT zz", [], []),
+    ("SELECT a AS k FROM db.t WHERE k > 0", [], []),
+    ("SELECT arrayMap(x -> x, [a]) FROM db.t", [], []),
+    ("SELECT s.zz FROM (SELECT a FROM db.t) AS s", [("unknown_column", "subquery s", "zz")], []),
+    ("SELECT s.zz FROM (SELECT * FROM db.t) AS s", [], []),
+    ("SELECT s.zz FROM (SELECT t.* FROM db.t) AS s", [], []),
+    ("SELECT s.a FROM (SELECT a, b FROM db.t) AS s", [], []),
+    ("WITH 1 AS one SELECT one, zz FROM db.t", [("unknown_column", "db.t", "zz")], []),
+    ("WITH w AS (SELECT a FROM db.t) SELECT w.zz, a FROM w", [("unknown_column", "subquery w", "zz")], []),
+    ("SELECT a FROM system.tables", [], ["reads system.tables, a system table"]),
+    ("SELECT zz FROM db.t UNION ALL SELECT yy FROM db.u", [("unknown_column", "db.t", "zz"),
+                                                             ("unknown_column", "db.u", "yy")], []),
+    ("SELECT a FROM db.nope UNION ALL SELECT a FROM db.nope", [("unknown_table", "db.nope", "")], []),
+    ("SELECT * FROM numbers(2) AS n, system.one", [], ["reads system.one, a system table",
+                                                        "reads the table function numbers(2) AS n"]),
+])
+def test_view_problems(query: str, problems: list[tuple[str, str, str]], undecided: list[str]) -> None:
+    assert view_problems(query, catalog(), "db") == (problems, undecided)
+
+
+def test_view_problems_qualify_with_the_current_database() -> None:
+    assert view_problems("SELECT zz FROM t", catalog(), "other") == ([("unknown_table", "other.t", "")], [])
+
+
+@pytest.mark.parametrize(("query", "lineage"), [
+    ("SELECT a, b + 1 AS bb, 1 AS one FROM db.t", {"a": (True, {("db.t", "a")}), "bb": (False, {("db.t", "b")}),
+                                                   "one": (False, set())}),
+    ("SELECT x.a AS a2 FROM db.t AS x", {"a2": (True, {("db.t", "a")})}),
+    ("SELECT c FROM db.t JOIN db.u USING a", {"c": (True, {("db.u", "c")})}),
+    ("SELECT s.a FROM (SELECT a, b AS bb FROM db.t) AS s", {"a": (True, {("db.t", "a")})}),
+    ("SELECT s.bb FROM (SELECT b + 1 AS bb FROM db.t) AS s", {"bb": (False, {("db.t", "b")})}),
+    ("WITH w AS (SELECT b FROM db.t) SELECT b FROM w", {"b": (True, {("db.t", "b")})}),
+    ("SELECT a FROM db.t UNION ALL SELECT c FROM db.u", {"a": (True, {("db.t", "a"), ("db.u", "c")})}),
+    ("SELECT b, a FROM db.t UNION ALL SELECT upper(a), a FROM db.u",
+     {"b": (False, {("db.t", "b"), ("db.u", "a")}), "a": (True, {("db.t", "a"), ("db.u", "a")})}),
+    ("SELECT zz FROM db.t", {"zz": (False, set())}),
+    ("SELECT x.zz FROM db.nope AS x", {"zz": (False, set())}),
+    ("SELECT a FROM t", {"a": (True, {("db.t", "a")})}),
+    ("SELECT t.zz FROM db.t", {"zz": (True, {("db.t", "zz")})}),
+    ("SELECT c FROM db.t, db.u", {"c": (True, {("db.u", "c")})}),
+    ("SELECT a + b AS s FROM db.t", {"s": (False, {("db.t", "a"), ("db.t", "b")})}),
+])
+def test_view_lineage(query: str, lineage: dict[str, tuple[bool, set[tuple[str, str]]]]) -> None:
+    assert view_lineage(query, catalog(), "db") == {k: (bare, frozenset(refs)) for k, (bare, refs) in lineage.items()}
+
+
+# --- checks/static: a configuration's sources against the canon ----------------------------------------------------
+
+
+
+TABLE = "CREATE TABLE IF NOT EXISTS db.t\n(\n    a String,\n    b UInt8\n) ENGINE = Memory;\n"
+VIEW = "CREATE VIEW IF NOT EXISTS db.v AS SELECT a, b, b + 1 AS b1, toString(b) AS b2 FROM db.t;\n"
+
+
+def config_of(paths: list[str], must: dict[str, tuple[str, ...]] | None = None, root: Path = Path("/nonexistent"),
+              prelude: tuple[str, ...] = (), rules: tuple[tuple[str, str], ...] = ()) -> Config:
+    return Config(root / "chconform.toml", root, paths[0],
+                  tuple(SourceSpec(p, root / p, "dump", (must or {}).get(p, ())) for p in paths), prelude=prelude,
+                  rules=rules)
+
+
+def check(files: dict[str, str], **kwargs: object) -> StaticReport:
+    return check_sources(config_of(list(files), **kwargs), {p: src(t, p) for p, t in files.items()})  # type: ignore[arg-type]
+
+
+def test_a_changed_column_type_at_the_columns_line_and_carried_into_a_view() -> None:
+    report = check({"canon.sql": DB + TABLE + VIEW, "drift.sql": DB + TABLE.replace("b UInt8", "b UInt16") + VIEW})
+    canon, drift = report.sources
+    assert canon == StaticSource("canon.sql", "dump", defined=("db.t", "db.v"))
+    assert drift.differences == (
+        static("db.t", "column_type", "UInt8", "UInt16", 5, "b", "drift.sql"),
+        static("db.v", "view_columns", "UInt8", "UInt16", 7, "b", "drift.sql"),
+    )
+    assert [(n.object, n.source, n.line, n.why) for n in drift.notes] == [
+        ("db.v", "drift.sql", 7, "its columns b1, b2 are computed from db.t.b, whose type differs; only the engine "
+                                 "infers the result's type")]
+    assert (drift.ok, canon.ok, report.ok) == (False, True, False)
+    assert report.notes == drift.notes
+
+
+def test_one_computed_view_column_is_named_in_the_singular() -> None:
+    view = "CREATE VIEW IF NOT EXISTS db.v AS SELECT a, b + 1 AS b1 FROM db.t;\n"
+    report = check({"canon.sql": DB + TABLE + view, "drift.sql": DB + TABLE.replace("b UInt8", "b UInt16") + view})
+    assert [n.why for n in report.sources[1].notes] == [
+        "its column b1 is computed from db.t.b, whose type differs; only the engine infers the result's type"]
+    assert [d.aspect for d in report.sources[1].differences] == ["column_type"]
+
+
+def test_a_view_the_canon_lacks_or_that_reads_an_unchanged_column_adds_nothing() -> None:
+    drifted = DB + TABLE.replace("b UInt8", "b UInt16")
+    only_a = "CREATE VIEW IF NOT EXISTS db.w AS SELECT a FROM db.t;\n"
+    report = check({"canon.sql": DB + TABLE + only_a, "drift.sql": drifted + only_a + VIEW})
+    assert [(d.object, d.aspect) for d in report.sources[1].differences] == [("db.t", "column_type")]
+    assert report.sources[1].notes == ()
+
+
+def test_a_view_whose_query_sqlglot_cannot_parse_is_left_to_the_engine() -> None:
+    bad = "CREATE VIEW IF NOT EXISTS db.v AS SELECT b FROM db.t WHERE (((;\n"
+    report = check({"canon.sql": DB + TABLE + bad, "drift.sql": DB + TABLE.replace("b UInt8", "b UInt16") + bad})
+    assert [(d.object, d.aspect) for d in report.sources[1].differences] == [("db.t", "column_type")]
+    assert [n.why[:38] for n in report.sources[1].notes] == ["sqlglot cannot parse the view's query "]
+
+
+def test_a_column_difference_in_a_one_line_create_stays_at_its_line() -> None:
+    report = check({"canon.sql": DB + "CREATE TABLE IF NOT EXISTS db.t (a String) ENGINE = Memory;\n",
+                    "drift.sql": DB + "CREATE TABLE IF NOT EXISTS db.t (a UInt8) ENGINE = Memory;\n"})
+    assert report.sources[1].differences == (static("db.t", "column_type", "String", "UInt8", 2, "a", "drift.sql"),)
+
+
+def test_a_table_level_difference_is_at_the_creates_line() -> None:
+    report = check({"canon.sql": DB + TABLE, "drift.sql": DB + "\n" + TABLE.replace("Memory", "Log")})
+    assert report.sources[1].differences == (static("db.t", "engine", "Memory", "Log", 3, None, "drift.sql"),)
+
+
+def test_a_table_the_canon_lacks_is_compared_with_the_first_source_that_decides_it() -> None:
+    x = "CREATE TABLE IF NOT EXISTS db.x (a String) ENGINE = Memory;\n"
+    report = check({"canon.sql": DB, "undecided.sql": DB + "CREATE TABLE IF NOT EXISTS db.x AS db.o;\n",
+                    "first.sql": DB + x, "second.sql": DB + x.replace("a String", "a UInt8")})
+    assert [s.differences for s in report.sources[:3]] == [(), (), ()]
+    assert report.sources[3].differences == (static("db.x", "column_type", "String", "UInt8", 2, "a", "second.sql"),)
+    assert [(n.object, n.why) for n in report.sources[1].notes] == [
+        ("db.x", "its columns come from `db.o`, which only the engine resolves")]
+
+
+def test_an_undecidable_canon_decides_nothing() -> None:
+    report = check({"canon.sql": DB + "CREATE TABLE IF NOT EXISTS db.t AS db.o;\n", "other.sql": DB + TABLE})
+    assert report.sources[1].differences == () and report.sources[1].notes == ()
+
+
+def test_an_altered_table_still_compares_its_create() -> None:
+    altered = DB + TABLE.replace("b UInt8", "b UInt16") + "ALTER TABLE db.t MODIFY COLUMN b UInt8;\n"
+    report = check({"canon.sql": DB + TABLE, "m.sql": altered})
+    assert [(d.aspect, d.column) for d in report.sources[1].differences] == [("column_type", "b")]
+    assert [n.line for n in report.sources[1].notes] == [7]
+
+
+def test_must_define_names_what_the_source_lacks() -> None:
+    report = check({"canon.sql": DB + TABLE, "other.sql": DB}, must={"other.sql": ("db.t", "db.u"), "canon.sql": ("db.t",)})
+    assert (report.sources[0].missing_tables, report.sources[1].missing_tables) == ((), ("db.t", "db.u"))
+    assert (report.sources[1].ok, report.ok) == (False, False)
+
+
+def test_rule_severities_move_findings_to_warnings() -> None:
+    drift = {"canon.sql": DB + TABLE, "drift.sql": DB + TABLE.replace("b UInt8", "b UInt16")}
+    report = check(drift, rules=(("column_type", "warning"),))
+    assert report.sources[1].differences == () and report.sources[1].ok
+    assert len(report.sources[1].warnings) == 1 and "column_type" in report.sources[1].warnings[0]
+    assert report.variants  # the two variants of db.t are still reported
+    assert report.ok is False
+
+
+def test_a_table_twice_in_one_file_differently() -> None:
+    text = DB + TABLE + TABLE.replace("a String", "a UInt8").replace("Memory", "Log")
+    report = check({"canon.sql": DB + TABLE, "dup.sql": text})
+    assert report.sources[1].differences == (
+        static("db.t", "duplicate_engine", "Memory (line 2)", "Log", 7, None, "dup.sql"),
+        static("db.t", "duplicate_column_type", "String (line 2)", "UInt8", 7, "a", "dup.sql"),
+    )
+
+
+def test_duplicates_leave_out_dictionaries_and_undecidable_tables() -> None:
+    dictionary = "CREATE DICTIONARY IF NOT EXISTS db.d (id UInt64) PRIMARY KEY id LIFETIME(0);\n"
+    text = DB + dictionary + dictionary.replace("LIFETIME(0)", "LIFETIME(1)") + TABLE + \
+        "CREATE TABLE IF NOT EXISTS db.t AS db.o;\n" + "CREATE TABLE IF NOT EXISTS db.q AS db.o;\n" + TABLE.replace("db.t", "db.q")
+    report = check({"canon.sql": text})
+    assert report.sources[0].differences == ()
+
+
+def test_variants_list_every_place_the_canonical_one_first() -> None:
+    x = "CREATE TABLE IF NOT EXISTS db.x (a String) ENGINE = Memory;\n"
+    report = check({"canon.sql": DB + TABLE, "a.sql": DB + TABLE.replace("b UInt8", "b UInt16"), "b.sql": DB + TABLE,
+                    "c.sql": DB + x, "d.sql": DB + x, "e.sql": DB + "CREATE TABLE IF NOT EXISTS db.t AS db.o;\n"})
+    assert list(report.variants) == ["db.t"]
+    variants = report.variants["db.t"]
+    assert [(v.places, v.canonical) for v in variants] == [(("canon.sql:2", "b.sql:2"), True), (("a.sql:2",), False)]
+    assert variants[0] == Variant(report.variants["db.t"][0].definition, ("canon.sql:2", "b.sql:2"), True)
+    assert [c.type for c in variants[1].definition.columns] == ["String", "UInt16"]
+
+
+def test_variants_of_a_table_the_canon_lacks_have_no_canonical_one() -> None:
+    x = "CREATE TABLE IF NOT EXISTS db.x (a String) ENGINE = Memory;\n"
+    report = check({"canon.sql": DB, "a.sql": DB + x.replace("String", "UInt8"), "b.sql": DB + x})
+    assert [(v.places, v.canonical) for v in report.variants["db.x"]] == [(("a.sql:2",), False), (("b.sql:2",), False)]
+
+
+def test_a_report_is_ok_only_without_findings_variants_and_strays() -> None:
+    report = check({"canon.sql": DB + TABLE, "b.sql": DB + TABLE})
+    assert report.ok and report.variants == {} and report.unconfigured == ()
+    assert report.canonical == "canon.sql" and report.key_tables == ()
+    stray = Difference("x.sql", "unconfigured_source", "", "", None, "x.sql", None, "static")
+    assert StaticReport(report.canonical, (), report.sources, {}, (stray,)).ok is False
+    assert StaticSource("a.sql", "dump", missing_tables=("db.t",)).ok is False
+    assert StaticSource("a.sql", "dump", differences=(stray,)).ok is False
+    assert StaticSource("a.sql", "dump", notes=(Note("o", "a.sql", 1, "w"),), warnings=("w",)).ok is True
+
+
+def test_validate_reads_the_sources_and_takes_the_inventory(tmp_path: Path) -> None:
+    (tmp_path / "canon.sql").write_text(DB + TABLE, encoding="utf-8")
+    (tmp_path / "other.sql").write_text(DB + TABLE.replace("b UInt8", "b UInt16"), encoding="utf-8")
+    (tmp_path / "stray.sql").write_text("CREATE TABLE db.s (a String) ENGINE = Memory;\n", encoding="utf-8")
+    report = validate(config_of(["canon.sql", "other.sql"], root=tmp_path))
+    assert report.unconfigured == (Difference("stray.sql", "unconfigured_source", "configured as a [[source]]",
+                                              "creates a table but is not configured", None, "stray.sql", None,
+                                              "static"),)
+    assert report.sources[1].differences == (static("db.t", "column_type", "UInt8", "UInt16", 5, "b", "other.sql"),)
+
+
+def test_validate_needs_sqlglot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sqlglot" else real(name, *a))
+    with pytest.raises(EnvironmentUnusable) as raised:
+        validate(config_of(["canon.sql"], root=tmp_path))
+    assert str(raised.value) == "the static validator needs sqlglot: pip install -e . (or run `make validate`)"
+
+
+def test_a_column_named_interval_in_a_key_is_read(tmp_path: Path) -> None:
+    """The engine builds it (`chconform check` passes); the validator once failed with an IndexError."""
+    table = "CREATE TABLE IF NOT EXISTS db.t (ts DateTime, interval UInt8) ENGINE = MergeTree ORDER BY (ts, interval);\n"
+    report = check({"canon.sql": DB + table, "b.sql": DB + table.replace("(ts, interval)", "(interval, ts)")})
+    assert report.sources[1].differences == (static("db.t", "sorting_key", "ts, interval", "interval, ts", 2, None,
+                                                    "b.sql"),)
+
+
+def test_a_view_over_a_prelude_table_passes_as_on_the_engine() -> None:
+    prelude = ("CREATE DATABASE IF NOT EXISTS db", "CREATE TABLE IF NOT EXISTS db.base (a String) ENGINE = Memory")
+    report = check({"canon.sql": "CREATE VIEW IF NOT EXISTS db.v AS SELECT a FROM db.base;\n"}, prelude=prelude)
+    assert report.ok and report.sources[0].defined == ("db.v",)
