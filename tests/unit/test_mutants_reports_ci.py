@@ -106,6 +106,7 @@ def test_a_difference_becomes_a_finding_of_its_aspect() -> None:
         "column_type", "db.t.a: a column's type differs from the canon: canonical String, here Int8", "SUB/A.SQL", 3,
         None, "error", "db.t", "Use the canonical type (`chconform plan` prints the ALTER).")
     assert from_difference(d).path == "sub/a.sql"  # no display: the path as given
+    assert from_difference(Difference("db.t", "engine", "Log", "Memory")).path == ""  # no place, no fallback
 
 
 @pytest.mark.parametrize(("check", "rule_id", "summary"), [
@@ -205,11 +206,14 @@ def test_a_check_is_a_case_per_source() -> None:
 
 def test_a_static_report_is_a_case_per_source_the_inventory_and_the_notes() -> None:
     note = Note("db.v", "a.sql", 9, "a view over a table function")
-    ok = StaticSource("a.sql", "dump", notes=(note,))
+    drift = Difference("db.t", "engine", "Log", "Memory", line=2, check="static")
+    ok = StaticSource("a.sql", "dump", differences=(drift,), notes=(note,))
     report = StaticReport("a.sql", (), (ok,), {}, unconfigured=(Difference("stray.sql", "unconfigured",
                                                                            source="stray.sql"),))
     assert from_validate(report, _upper) == Outcome("validate", False, (
-        Case("A.SQL", "chconform.validate", ()),
+        Case("A.SQL", "chconform.validate", (Finding("engine", "db.t: the table engine differs: canonical Log, here "
+                                                     "Memory", "A.SQL", 2, None, "error", "db.t",
+                                                     RULES["engine"].help),)),
         Case("inventory", "chconform.validate", (Finding(
             "unconfigured_source", "stray.sql creates a table but is not configured", "STRAY.SQL", None, None,
             "error", "", RULES["unconfigured_source"].help),)),
@@ -240,6 +244,9 @@ def test_an_upgrade_path_is_a_case_and_lost_rows_an_error_unless_accepted() -> N
     )
     assert from_path([lossy], display=_upper, version="26.9.2.1") == Outcome(
         "path", False, (Case("upgrade", "chconform.path", found, 2.0),), "26.9.2.1")
+    nowhere = _path(errors=(StatementError(1, 0, None, "TIMEOUT", "slow", ""),))
+    assert from_path([nowhere], display=_upper).findings == [
+        Finding("statement_error", "round 1: TIMEOUT: slow", "", None, None, "error", "", RULES["statement_error"].help)]
     only_loss = _path(data_loss=(loss,))
     accepted = from_path([only_loss], accept_data_loss=True)
     assert accepted.ok is True and accepted.clickhouse_version == ""
@@ -587,3 +594,12 @@ def test_the_matrix_as_json_written_out() -> None:
     text = render_matrix_json(matrix)
     assert text.startswith('{\n  "ok": false,\n  "releases": [\n    {\n      "engine": "24.8",\n')
     assert text.endswith("\n}\n") and json.loads(text) == json.loads(json.dumps(data))
+
+
+def test_a_verdict_wider_than_its_release_pads_the_header_on_the_right() -> None:
+    broken = SourceResult("a.sql", "dump", errors=(_error(3), _error(4)), differences=(Difference("db.t", "engine"),))
+    matrix = MatrixResult((_release("24.8", "24.8.4.1", broken), _release("26.9", "26.9.2.1", broken)), (), ())
+    assert render_matrix_text(matrix).splitlines()[2:4] == [
+        "source  ClickHouse 24.8               ClickHouse 26.9",
+        "a.sql   FAIL: 2 errors, 1 difference  FAIL: 2 errors, 1 difference",
+    ]

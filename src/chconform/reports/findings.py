@@ -240,8 +240,8 @@ def _error_finding(e: Any, display: Display, path: str) -> Finding:
     rule_id = error_rule(e)
     code = " ".join(str(x) for x in (e.code, e.name) if x)
     message = f"round {e.round}: {code + ': ' if code else ''}{e.message}" + (f"  [{e.statement}]" if e.statement else "")
-    return Finding(rule_id, message, display(getattr(e, "source", "") or path), e.line or None,
-                   getattr(e, "column", 0) or None, "error", "", rule(rule_id).help)
+    return Finding(rule_id, message, display(e.source or path), e.line or None, e.column or None, "error", "",
+                   rule(rule_id).help)
 
 
 def _source_findings(s: Any, display: Display) -> list[Finding]:

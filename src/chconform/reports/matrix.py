@@ -107,7 +107,7 @@ def matrix_to_json(matrix: MatrixResult) -> dict[str, Any]:
 
 
 def render_matrix_json(matrix: MatrixResult) -> str:
-    return json.dumps(matrix_to_json(matrix), indent=2, sort_keys=False) + "\n"
+    return json.dumps(matrix_to_json(matrix), indent=2) + "\n"
 
 
 def render_matrix_markdown(matrix: MatrixResult) -> str:
