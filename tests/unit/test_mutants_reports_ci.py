@@ -18,6 +18,7 @@ from chconform.cli import run
 from chconform.model import Difference
 from chconform.reports.escape import markdown_cell, safe, workflow_data, workflow_property
 from chconform.reports.findings import (
+    _RULE_ROWS,
     RULES,
     SCHEMA_VERSION,
     Case,
@@ -93,6 +94,14 @@ def test_a_known_rule_is_its_row_and_an_unknown_one_a_generic_error() -> None:
     assert rule("drop_before_create").level == "warning"
     assert rule("new_aspect_x") == Rule("new_aspect_x", "new aspect x", "Make the definition match the canon.",
                                         "error")
+
+
+def test_each_rule_id_has_one_row() -> None:
+    """A second row for an id silently replaced the first (column_ttl and replication had two)."""
+    ids = [row[0] for row in _RULE_ROWS]
+    assert len(ids) == len(set(ids)) == len(RULES)
+    assert RULES["replication"] == Rule("replication", "Replicated engine arguments differ",
+                                        "Use the canonical ZooKeeper path and replica name.")
 
 
 def test_the_json_header_names_the_layout_and_the_tool() -> None:

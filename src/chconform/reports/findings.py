@@ -52,13 +52,8 @@ class Rule:
     level: str = "error"
 
 
-def _rules(*rows: tuple[str, ...]) -> dict[str, Rule]:
-    """(id, summary, help[, level]) rows."""
-    return {r[0]: Rule(*r) for r in rows}
-
-
 # Differences are keyed by their aspect; everything else by what went wrong.
-RULES: dict[str, Rule] = _rules(
+_RULE_ROWS: tuple[tuple[str, ...], ...] = (  # (id, summary, help[, level]), one row per id
     ("statement_error", "ClickHouse refused a statement", "Fix the statement: ClickHouse's code and message say why."),
     ("refused", "The gate refused a statement", "The statement reaches outside a throwaway engine; remove it from the "
      "schema source or move it to a script that chconform does not apply."),
@@ -82,8 +77,6 @@ RULES: dict[str, Rule] = _rules(
      "on purpose, say so: -- chconform: ignore[drop_view_not_recreated] why", "warning"),
     ("drop_before_create", "A DROP stands apart from its re-create", "Move the CREATE right after its DROP, or set "
      "[rules] drop_before_create = \"off\" if this is the house style.", "warning"),
-    ("replication", "Replicated engines use other replication arguments", "Use the canonical ZooKeeper path and "
-     "replica name."),
     ("column_type", "A column's type differs from the canon", "Use the canonical type (`chconform plan` prints "
      "the ALTER)."),
     ("column_missing", "A canonical column is missing", "Add the column as the canon defines it."),
@@ -93,7 +86,6 @@ RULES: dict[str, Rule] = _rules(
     ("column_default", "A column's default differs", "Use the canonical DEFAULT/MATERIALIZED/ALIAS expression."),
     ("column_comment", "A column's comment differs", "Use the canonical comment."),
     ("column_codec", "A column's codec differs", "Use the canonical CODEC."),
-    ("column_ttl", "A column's TTL differs", "Use the canonical column TTL."),
     ("engine", "The table engine differs", "Use the canonical ENGINE; changing it needs a rebuild."),
     ("partition_key", "PARTITION BY differs", "Use the canonical PARTITION BY; changing it needs a rebuild."),
     ("sorting_key", "ORDER BY differs", "Use the canonical ORDER BY."),
@@ -127,6 +119,7 @@ RULES: dict[str, Rule] = _rules(
     ("note", "Applied differently from the file", "Clustered statements run on one node: ON CLUSTER dropped, "
      "Replicated engines as their base engine.", "note"),
 )
+RULES: dict[str, Rule] = {r[0]: Rule(*r) for r in _RULE_ROWS}
 
 
 def rule(rule_id: str) -> Rule:
