@@ -337,3 +337,22 @@ def test_cluster_names_from_every_text_in_every_form() -> None:
     ]
     assert cluster_names(texts) == {"main", "{cluster}", "reports", "analytics"}
     assert cluster_names(["CREATE TABLE t ON CLUSTER \"quoted\" (id UInt64) ENGINE = Memory"]) == {"quoted"}
+
+
+def test_an_argument_keeps_its_own_commas_in_parentheses_and_brackets() -> None:
+    """Arguments split at the call's own commas only (ClickHouse then judges the expression it is left)."""
+    for replica in ("concat('{replica}', '-', toString(1))", "['{replica}', 'spare'][1]"):
+        text = f"CREATE TABLE shop.t (id UInt64) ENGINE = ReplicatedMergeTree('/clickhouse/t', {replica}) ORDER BY id;"
+        out, found = one_node(text)
+        assert out == ("CREATE TABLE shop.t (id UInt64) ENGINE = " + blank("Replicated") + "MergeTree("
+                       + blank(f"'/clickhouse/t', {replica}") + ") ORDER BY id;")
+        assert found == (Rewrite(41, 1, "ReplicatedMergeTree applied as MergeTree", f"'/clickhouse/t', {replica}"),)
+
+
+def test_an_empty_argument_is_left_for_clickhouse_to_report_as_a_syntax_error() -> None:
+    """A stray comma once raised IndexError out of the rewrite (a traceback instead of ClickHouse's error)."""
+    for args in ("'/clickhouse/t', ", "'/clickhouse/t', '{replica}', ", "'/clickhouse/t', , version"):
+        text = f"CREATE TABLE shop.t (id UInt64) ENGINE = ReplicatedMergeTree({args}) ORDER BY id;"
+        assert one_node(text) == (
+            f"CREATE TABLE shop.t (id UInt64) ENGINE = {blank('Replicated')}MergeTree({args}) ORDER BY id;",
+            (Rewrite(41, 1, "ReplicatedMergeTree applied as MergeTree", DEFAULT_REPLICATION),))

@@ -257,3 +257,9 @@ def test_a_step_outside_the_root_is_refused_by_name(tmp_path: Path) -> None:
         expand_steps(root, ["db/migrations"], "auto", "cfg")
     assert str(info.value) == (f"cfg: step 'db/migrations' names {root / 'db/migrations/000005_common.up.sql'}, "
                                f"outside the root {top}")
+
+
+def test_a_file_without_a_name_is_shown_as_source() -> None:
+    with pytest.raises(SourceError) as info:
+        up_part("SELECT 1;\n", "dbmate")
+    assert str(info.value).startswith("<source>: a dbmate migration without a `-- migrate:up` line; ")

@@ -102,7 +102,8 @@ def _drop_on_cluster(code: list[Token], chars: list[str], text: str) -> list[Rew
 
 
 def _arguments(code: list[Token], open_at: int) -> tuple[list[list[Token]], int]:
-    """The arguments of the call whose "(" is code[open_at], and the index of its ")"."""
+    """The arguments of the call whose "(" is code[open_at] (`()` has one empty argument), and the index of
+    its ")" (the statement's last token when it is never closed)."""
     args: list[list[Token]] = [[]]
     depth = 0
     for j in range(open_at, len(code)):
@@ -114,12 +115,12 @@ def _arguments(code: list[Token], open_at: int) -> tuple[list[list[Token]], int]
         elif t in (")", "]"):
             depth -= 1
             if depth == 0:
-                return ([] if args == [[]] else args), j
+                return args, j
         elif t == "," and depth == 1:
             args.append([])
             continue
         args[-1].append(code[j])
-    return ([] if args == [[]] else args), len(code) - 1
+    return args, len(code) - 1
 
 
 def _base_engines(code: list[Token], chars: list[str], text: str) -> list[Rewrite]:
@@ -150,8 +151,10 @@ def _base_engines(code: list[Token], chars: list[str], text: str) -> list[Rewrit
             base = match.group(1)
             chars[name.start:_end(name)] = list(base.rjust(len(name.text)))
             replication = DEFAULT_REPLICATION
-            if len(args) >= 2 and len(args[0]) == 1 and args[0][0].kind == "string":
-                replication = ", ".join(text[a[0].start:_end(a[-1])] for a in args[:2] if a)
+            # path and replica: the first two arguments, the first a string; an empty argument is a syntax
+            # error ClickHouse reports, so the arguments are then left as written
+            if len(args) >= 2 and len(args[0]) == 1 and args[0][0].kind == "string" and all(args):
+                replication = ", ".join(text[a[0].start:_end(a[-1])] for a in args[:2])
                 stop = args[2][0].start if len(args) > 2 else _end(args[1][-1])
                 _blank(chars, args[0][0].start, stop)
             out.append(Rewrite(name.start, _line(text, name.start), f"{name.text} applied as {base}", replication))
