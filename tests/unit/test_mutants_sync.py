@@ -122,7 +122,7 @@ def test_a_templated_source_is_left_alone_with_a_note(tmp_path: Path) -> None:
     source = replace(_source(text, "t.sql"), original="CREATE TABLE IF NOT EXISTS ${DB}.t (a String) ENGINE = Log;\n",
                      templated=True)
     spec = SourceSpec("t.sql", tmp_path / "t.sql", "migration", ("zakaz.t",))
-    plan = sync.plan_source(source, spec, {"zakaz.t": "CREATE TABLE zakaz.t (a UInt8) ENGINE = Log"}, ("zakaz.t",))
+    plan = sync.plan_source(source, spec, {"zakaz.t": "CREATE TABLE zakaz.t (a UInt8) ENGINE = Log"})
     assert plan == sync.FilePlan("t.sql", tmp_path / "t.sql", "utf-8", source.original, source.original, (),
                                  ("t.sql: a template (placeholders from [variables]); sync does not rewrite it, apply "
                                   "the canonical definitions by hand",))
@@ -176,7 +176,7 @@ DB = "CREATE DATABASE IF NOT EXISTS zakaz;\n"
 
 
 def _plan(text: str, role: str, must: tuple[str, ...] = ()) -> sync.FilePlan:
-    return sync.plan_source(_source(text), SourceSpec("m.sql", Path("/r/m.sql"), role, must), TEXTS, ("zakaz.t",))
+    return sync.plan_source(_source(text), SourceSpec("m.sql", Path("/r/m.sql"), role, must), TEXTS)
 
 
 def test_a_missing_table_goes_at_the_end_of_a_file_without_an_anchor() -> None:
@@ -213,5 +213,5 @@ def test_the_drop_added_before_a_rewrite_names_what_it_drops() -> None:
     assert [e.why for e in view.edits] == ["m.sql:2  zakaz.v: rewritten to the canonical text (view_query)"]
     plain_view = replace(_source(DB + "CREATE VIEW zakaz.v AS SELECT 1 AS a;\n"))
     texts = {"zakaz.v": "CREATE VIEW IF NOT EXISTS zakaz.v AS SELECT a FROM zakaz.t"}
-    p = sync.plan_source(plain_view, SourceSpec("m.sql", Path("/r/m.sql"), "migration", ()), texts, ())
+    p = sync.plan_source(plain_view, SourceSpec("m.sql", Path("/r/m.sql"), "migration", ()), texts)
     assert p.new == f"{DB}DROP VIEW IF EXISTS zakaz.v;\nCREATE VIEW IF NOT EXISTS zakaz.v AS SELECT a FROM zakaz.t;\n"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from chconform.config import Config, SourceSpec
 from chconform.errors import SourceError
+from chconform.sql.lexer import tokenize
 from chconform.sql.source import Source, Statement
 
 _SYNCED = ("create_table", "create_view", "create_materialized_view", "create_dictionary")
@@ -87,8 +88,7 @@ def _name(fqn: str) -> str:
                     else "`" + p.replace("`", "``") + "`" for p in fqn.split("."))
 
 
-def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tables: tuple[str, ...],
-                prelude: tuple[str, ...] = ()) -> FilePlan:
+def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], prelude: tuple[str, ...] = ()) -> FilePlan:
     """The edits that make one source define every key table exactly as the canon does.
 
     A templated source (placeholders substituted from [variables]) is left alone: its file is not the text
@@ -114,20 +114,16 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
         if stmt.kind not in _SYNCED or stmt.target not in texts:
             continue
         last_key = stmt
-        want = canon_defs.get(stmt.target)
-        if want is None:
-            notes.append(f"{source.path}:{stmt.line}  {stmt.target}: the canonical source does not define it; left alone")
-            continue
         if _rewritten(source, stmt):
             notes.append(f"{source.path}:{stmt.line}  {stmt.target}: left alone, written for a cluster (ON CLUSTER "
                          "or a Replicated engine); apply the canonical definition by hand")
             continue
-        got = parse_definition(stmt, source.path)
+        got = parse_definition(stmt)
         if got.undecidable:
             notes.append(f"{source.path}:{stmt.line}  {stmt.target}: left alone, undecidable statically ({got.undecidable})")
             continue
         flags = canon_flags[stmt.target]
-        differs = compare_definitions(want, got)
+        differs = compare_definitions(canon_defs[stmt.target], got)
         if not differs and (stmt.if_not_exists, stmt.or_replace) == (flags.if_not_exists, flags.or_replace):
             continue
         why = ", ".join(sorted({d.aspect for d in differs})) or "IF NOT EXISTS / OR REPLACE"
@@ -153,7 +149,7 @@ def plan_source(source: Source, spec: SourceSpec, texts: dict[str, str], key_tab
     if bodies:
         added = (nl + nl).join(bodies)
         if anchor is not None:  # right after the anchor's `;`; what followed it still follows
-            closed = source.text[:at].rstrip().endswith(";")
+            closed = _terminated(source, anchor)
             text, where = ("" if closed else ";") + nl + nl + added, f"after line {anchor.line}"
         else:
             head = "" if not source.text or source.text.endswith(nl) else nl
@@ -178,6 +174,12 @@ def _dropped_before(stmts: tuple[Statement, ...], i: int) -> bool:
     return False
 
 
+def _terminated(source: Source, stmt: Statement) -> bool:
+    """Whether the statement ends with its own `;`, not with a comment that does (`… -- done;` at the end)."""
+    tail = source.text[stmt.start + len(stmt.text):stmt.end]  # what follows its code: space, comments, the `;`
+    return any(t.kind == "punct" and t.text == ";" for t in tokenize(tail))
+
+
 def _rewritten(source: Source, stmt: Statement) -> bool:
     """Whether the one-node rewrite changed this statement (its text is not the file's)."""
     return any(stmt.start <= r.offset < stmt.end for r in source.rewrites)
@@ -196,14 +198,14 @@ def plan(config: Config) -> list[FilePlan]:
     objects = simulate(canon, config.prelude).objects
     notes = tuple(f"{config.canonical}  {t}: the canonical definition is undecidable statically "
                   f"({objects[t].undecidable or objects[t].altered}); sync leaves every copy of it alone"
-                  for t in config.key_tables if t in objects and t not in texts)
+                  for t in config.key_tables if t in objects and t not in texts and t not in clustered)
     notes += tuple(f"{config.canonical}  {t}: must_define asks for it in the canonical source, which sync never "
                    "rewrites; add it there by hand" for t in config.canonical_source.must_define if t not in objects)
     notes += tuple(f"{config.canonical}  {t}: the canonical definition is written for a cluster; sync leaves every "
                    "copy of it alone" for t in sorted(clustered))
     head = FilePlan(config.canonical, config.canonical_source.file, canon.encoding, canon.original or canon.text,
                     canon.original or canon.text, (), notes)
-    return [head] + [plan_source(sources[s.path], s, texts, config.key_tables, config.prelude)
+    return [head] + [plan_source(sources[s.path], s, texts, config.prelude)
                      for s in config.sources if s.path != config.canonical]
 
 
@@ -236,9 +238,7 @@ def unified_diff(p: FilePlan) -> str:
 def encode(text: str, encoding: str, path: str) -> bytes:
     """Bytes in the file's own encoding (a BOM stays a BOM); a character it cannot hold is one clear error."""
     try:
-        if encoding == "utf-8-sig":
-            return b"\xef\xbb\xbf" + text.encode("utf-8")
-        return text.encode(encoding)
+        return text.encode(encoding)  # "utf-8-sig" writes the BOM itself
     except UnicodeEncodeError as exc:
         raise SourceError(f"{path}: the canonical text has {exc.object[exc.start:exc.end]!r}, which {encoding} "
                           "cannot hold; save the file as UTF-8 and run sync again") from None
