@@ -23,6 +23,7 @@ __all__ = ["Step", "plan_steps", "column_definition", "REBUILD_SUFFIX", "quote",
 
 REBUILD_SUFFIX = "__chconform_rebuild"
 _STORED = ("", "DEFAULT")  # column kinds an INSERT can write
+_KIND_ORDER = ("table", "dictionary", "view", "materialized_view")  # what a step may read is made before it
 # MergeTree settings no ALTER changes, on releases whose system.merge_tree_settings does not say (24.8)
 _READONLY = frozenset({"index_granularity", "index_granularity_bytes", "enable_mixed_granularity_parts",
                        "storage_policy", "disk"})
@@ -114,7 +115,6 @@ def _column_steps(want: Table, got: Table) -> tuple[list[list[str]], list[str]]:
     """ALTER commands for the columns (each group one ALTER), and notes on what they cannot keep.
 
     Columns the sorting key appends are added in the ALTER that extends the key (ClickHouse's rule)."""
-    groups: list[list[str]] = []
     notes: list[str] = []
     want_names = [c.name for c in want.columns]
     got_names = [c.name for c in got.columns]
@@ -125,7 +125,7 @@ def _column_steps(want: Table, got: Table) -> tuple[list[list[str]], list[str]]:
         twin = next((e for e in extra if e.type == c.type and e.position == c.position and e.name not in renamed), None)
         if twin is not None:
             renamed[twin.name] = c.name
-    groups += [[f"RENAME COLUMN IF EXISTS {quote(old)} TO {quote(new)}"] for old, new in renamed.items()]
+    groups = [[f"RENAME COLUMN IF EXISTS {quote(old)} TO {quote(new)}"] for old, new in renamed.items()]
     for c in extra:
         if c.name not in renamed:
             groups.append([f"DROP COLUMN IF EXISTS {quote(c.name)}"])
@@ -134,7 +134,7 @@ def _column_steps(want: Table, got: Table) -> tuple[list[list[str]], list[str]]:
     reorder = common_now != [n for n in want_names if n in common_now]
     appended = set(_key_parts(want.sorting_key)) - set(_key_parts(got.sorting_key))
     key_group: list[str] = []
-    previous = None
+    previous = ""
     for c in want.columns:
         where = f" AFTER {quote(previous)}" if previous else " FIRST"
         old = got.column(c.name) or next((got.column(o) for o, n in renamed.items() if n == c.name), None)
@@ -281,15 +281,12 @@ def plan_steps(canon: Snapshot, actual: Snapshot, creates: dict[str, str],
     """
     readonly = frozenset(readonly_settings) | _READONLY
     forced = frozenset(rebuild)
-    steps: list[Step] = []
     databases = sorted({t.database for t in canon.tables} - set(actual.databases) - {t.database for t in actual.tables})
-    steps += [Step("create", f"CREATE DATABASE IF NOT EXISTS {quote(db)}", ()) for db in databases]
-    order = {"table": 0, "dictionary": 1, "view": 2, "materialized_view": 3}
-    names = sorted(tables if tables is not None else canon.names,
-                   key=lambda n: (order.get(getattr(canon.table(n), "kind", ""), 9), n))
-    for name in names:
-        want, got = canon.table(name), actual.table(name)
-        if want is None or (got is not None and not compare_tables(want, got)):
+    steps = [Step("create", f"CREATE DATABASE IF NOT EXISTS {quote(db)}", ()) for db in databases]
+    named = [t for n in (tables if tables is not None else canon.names) if (t := canon.table(n)) is not None]
+    for want in sorted(named, key=lambda t: (_KIND_ORDER.index(t.kind), t.fqn)):
+        name, got = want.fqn, actual.table(want.fqn)
+        if got is not None and not compare_tables(want, got):
             continue
         create = creates.get(name, "")
         if got is None:
