@@ -151,10 +151,8 @@ class Policy:
     ignored: tuple[str, ...]
 
 
-def _ignorable_lines(source: Source, line: int | None) -> range:
+def _ignorable_lines(source: Source, line: int) -> range:
     """The lines an ignore for a finding at `line` may stand on: its statement's lines and the line above."""
-    if line is None:
-        return range(0)
     for stmt in source.statements:
         last = stmt.line + stmt.text.count("\n")
         if stmt.line <= line <= last:
@@ -174,7 +172,8 @@ def apply_rules(found: Iterable[Difference], source: Source | None,
     for d in found:
         rid = rule_id(d)
         where = d.where() or (source.path if source else "")
-        lines = _ignorable_lines(source, d.line) if source is not None else range(0)
+        # no source, or a finding at no line (a missing table): no inline ignore can stand for it
+        lines = _ignorable_lines(source, d.line) if source is not None and d.line is not None else ()
         hit = next((g for g in ignores if g.line in lines and g.reason and (rid in g.rules or "all" in g.rules)), None)
         obj = d.object + (f".{d.column}" if d.column else "")
         text = (f"{where}: {rid}: {d.actual}: {d.canonical}" if d.check == "role"
