@@ -124,11 +124,10 @@ def judge_many(texts: Sequence[str], engine: Engine, access_control: bool = Fals
 
 
 def _format_agrees(tree: dict[str, Any], head: str) -> bool:
-    """The head ends where ClickHouse starts reading data: its parse names the format the head ends with."""
-    words = list(_words(head))
-    last = words[-1] if words else None
-    expected = "values" if last is None or last[0] == "VALUES" else head[last[1]:last[2]].lower()
-    return tree.get("type") == "InsertQuery" and str(tree.get("format", "")).lower() == expected
+    """The head ends where ClickHouse starts reading data: its parse names the format the head ends with
+    (`VALUES` is format Values; a head with data always has words, INSERT first)."""
+    *_, (_, start, end) = _words(head)
+    return tree.get("type") == "InsertQuery" and str(tree.get("format", "")).lower() == head[start:end].lower()
 
 
 def _literal_rows(engine: Engine, texts: list[str]) -> set[str]:
