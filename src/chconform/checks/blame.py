@@ -70,9 +70,9 @@ def _copied_from(stmt: Statement, database: str) -> str | None:
     rest = code_tokens(replace(stmt, text=stmt.text[stmt.target_span[1]:]))
     if [t.upper for t in rest[:2]] == ["ON", "CLUSTER"]:
         rest = rest[3:]
-    if len(rest) < 2 or rest[0].upper != "AS" or rest[1].upper in ("SELECT", "WITH") or rest[1].text == "(":
+    if len(rest) < 2 or rest[0].upper != "AS" or rest[1].upper in ("SELECT", "WITH"):
         return None
-    if rest[1].kind == "word" and len(rest) > 2 and rest[2].text == "(":
+    if rest[1].kind == "word" and [t.text for t in rest[2:3]] == ["("]:
         return None  # AS table_function(...)
     name, _ = _names(rest, 1, database)
     return name
@@ -80,21 +80,21 @@ def _copied_from(stmt: Statement, database: str) -> str | None:
 
 def _selected_from(stmt: Statement, database: str) -> str | None:
     """`y` of `CREATE TABLE x … AS SELECT … FROM y` (or a view's `AS SELECT`): where its columns came from."""
-    if not stmt.kind.startswith("create_") or stmt.target_span is None:
+    if not stmt.kind.startswith("create_"):
         return None
-    rest = code_tokens(replace(stmt, text=stmt.text[stmt.target_span[1]:]))
-    words = [t.upper for t in rest]
-    start = next((i + 1 for i in range(len(words) - 1) if words[i] == "AS" and words[i + 1] == "SELECT"), None)
+    code = code_tokens(stmt)
+    words = [t.upper for t in code]
+    start = next((i + 2 for i in range(len(words)) if words[i:i + 2] == ["AS", "SELECT"]), None)
     if start is None:
         return None
     depth = 0
-    for i in range(start, len(rest)):
-        depth += {"(": 1, ")": -1}.get(rest[i].text, 0)
+    for i, token in enumerate(code[start:], start):
+        depth += {"(": 1, ")": -1}.get(token.text, 0)
         if depth == 0 and words[i] == "FROM":
-            after = rest[i + 1:i + 4]
-            if not after or (after[0].kind == "word" and len(after) > 1 and after[1].text == "("):
-                return None  # a subquery or a table function
-            return _names(rest, i + 1, database)[0]
+            after = code[i + 1:i + 3]
+            if not after or (after[0].kind == "word" and [t.text for t in after[1:]] == ["("]):
+                return None  # nothing after FROM, or a table function
+            return _names(code, i + 1, database)[0]
     return None
 
 

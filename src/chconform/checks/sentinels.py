@@ -10,6 +10,7 @@ end, and a loss names the statement after which they were gone for good. Pure, e
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ def _engine_args(engine_full: str) -> tuple[str, list[str]]:
         args.append(current.strip())
     if name.startswith("Replicated"):
         name = name.removeprefix("Replicated")
-        while args and args[0][:1] in ("'", '"'):
+        while args and args[0].startswith("'"):  # ClickHouse writes string arguments in single quotes
             args.pop(0)
     return name, [a.strip("`\"") for a in args]
 
@@ -188,8 +189,17 @@ _KEEPS_ROWS = frozenset({"create_table", "create_view", "create_materialized_vie
 
 def may_destroy(stmt: Statement) -> bool:
     """True unless the statement's kind cannot remove rows (`CREATE OR REPLACE` and `REPLACE TABLE` can)."""
-    first = stmt.text.split(None, 1)[0].upper() if stmt.text.strip() else ""
-    return stmt.kind not in _KEEPS_ROWS or stmt.or_replace or first == "REPLACE"
+    replace = [word.upper() for word in stmt.first_line.split()[:1]] == ["REPLACE"]
+    return stmt.kind not in _KEEPS_ROWS or stmt.or_replace or replace
+
+
+def _gone_since(marks: Sequence[tuple[Statement | None, bool]]) -> tuple[int | None, str]:
+    """Line and first line of the statement after which the rows were absent (False) to the end; (None, "") if none.
+
+    `marks` are (statement, rows present) after each statement that may destroy rows, the step's end (None) last.
+    """
+    gone = [stmt for stmt, _ in itertools.takewhile(lambda mark: not mark[1], reversed(marks)) if stmt is not None]
+    return (gone[-1].line, gone[-1].first_line) if gone else (None, "")
 
 
 def step_losses(baseline: Census, checkpoints: Sequence[tuple[Statement | None, Census]], step: str) -> list[DataLoss]:
@@ -201,15 +211,10 @@ def step_losses(baseline: Census, checkpoints: Sequence[tuple[Statement | None, 
     end = checkpoints[-1][1]
     out = []
     for table, (uuid, before) in sorted(baseline.by_name.items()):
-        if before <= 0 or end.held(table, uuid) >= before:
+        if end.held(table, uuid) >= before:  # also every table that had no rows
             continue
-        culprit: Statement | None = None
-        for stmt, census in reversed(checkpoints):
-            if census.held(table, uuid) >= before:
-                break
-            culprit = stmt or culprit
-        out.append(DataLoss(table, before, end.held(table, uuid), step, culprit.line if culprit else None,
-                            culprit.first_line if culprit else ""))
+        line, statement = _gone_since([(s, census.held(table, uuid) >= before) for s, census in checkpoints])
+        out.append(DataLoss(table, before, end.held(table, uuid), step, line, statement))
     return out
 
 
@@ -225,17 +230,12 @@ def replaced(baseline: Census, checkpoints: Sequence[tuple[Statement | None, Cen
     out = []
     for table, (uuid, before) in sorted(baseline.by_name.items()):
         here = end.by_name.get(table)
-        if before <= 0 or uuid == NO_UUID or here is None or here[0] == uuid or here[1] < before:
+        if before <= 0 or uuid == NO_UUID or here is None or here[1] < before:
             continue
-        if any(u == uuid for u, _ in end.by_name.values()):
+        if any(u == uuid for u, _ in end.by_name.values()):  # its own table lives on (here or elsewhere)
             continue
-        culprit: Statement | None = None
-        for stmt, census in reversed(checkpoints):
-            if any(u == uuid for u, _ in census.by_name.values()):
-                break
-            culprit = stmt or culprit
-        out.append(DataLoss(table, before, 0, step, culprit.line if culprit else None,
-                            culprit.first_line if culprit else ""))
+        line, statement = _gone_since([(s, any(u == uuid for u, _ in c.by_name.values())) for s, c in checkpoints])
+        out.append(DataLoss(table, before, 0, step, line, statement))
     return out
 
 
