@@ -60,14 +60,13 @@ def compare(
     *,
     missing: bool = False,
 ) -> list[Difference]:
-    """Differences of `actual` from `canonical` over `tables` (default: those both define).
+    """Differences of `actual` from `canonical` over `tables` (default: the canon's).
 
-    With `missing=True`, a table the canon has and `actual` lacks is a `missing_table`
-    and one only `actual` has is an `extra_table` (the drift check of a live server).
+    A table only one side defines is skipped, unless `missing=True`: then a table the canon has and
+    `actual` lacks is a `missing_table` and one only `actual` has is an `extra_table` (the drift check
+    of a live server).
     """
-    if tables is None:
-        tables = canonical.names if missing else set(canonical.names) & set(actual.names)
-    names = sorted(set(tables))
+    names = sorted(set(canonical.names if tables is None else tables))
     out: list[Difference] = []
     for name in names:
         want, got = canonical.table(name), actual.table(name)
