@@ -68,6 +68,9 @@ def selected(names: list[str]) -> tuple[list[str], list[str]]:
 # The unit-test files a module is measured against when not every file that imports it: config is read by
 # nearly every test (each mutant of it would run hundreds), so its own tests stand for it.
 OWN_TESTS: dict[str, tuple[str, ...]] = {
+    # the files that decide on recorded trees; gate/policy's own tests are measured there
+    "gate/decide": ("tests/unit/test_mutants_gate_decide.py", "tests/unit/test_mutants_gate_decide_explain.py",
+                    "tests/unit/test_policy.py", "tests/unit/test_gate_refusal.py", "tests/unit/test_reports_ci.py"),
     "config": ("tests/unit/test_config.py", "tests/unit/test_mutants_config.py", "tests/unit/test_rules_config.py"),
     # the lexer is reached by nearly every unit test: the files written to guard sql/source stand for it
     "sql/source": ("tests/unit/test_sources.py", "tests/unit/test_gate_lexer.py", "tests/unit/test_templates.py",
