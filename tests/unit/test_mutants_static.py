@@ -625,9 +625,24 @@ def test_a_views_columns_and_target() -> None:
         Difference("db.mv", "mv_target", "db.a", "db.b")]
     typed = read("CREATE MATERIALIZED VIEW db.mv (x UInt8) ENGINE = Memory AS SELECT 1 AS x")
     assert compare_definitions(typed, read("CREATE MATERIALIZED VIEW db.mv (x UInt16) ENGINE = Memory AS SELECT 1 AS x")) == [
-        Difference("db.mv", "column_type", "UInt8", "UInt16", "x")]
+        Difference("db.mv", "view_columns", "UInt8", "UInt16", "x")]  # as the live check names a view column's type
+    assert compare_definitions(typed, read("CREATE MATERIALIZED VIEW db.mv (x UInt8 COMMENT 'c') ENGINE = Memory "
+                                           "AS SELECT 1 AS x")) == [Difference("db.mv", "column_comment", "", "c", "x")]
+    to = read("CREATE MATERIALIZED VIEW db.mv TO db.t (x String) AS SELECT 'a' AS x")
+    assert compare_definitions(to, read("CREATE MATERIALIZED VIEW db.mv TO db.t (x LowCardinality(String)) "
+                                        "AS SELECT 'a' AS x")) == [
+        Difference("db.mv", "view_columns", "String", "LowCardinality(String)", "x")]
     assert compare_definitions(typed, read("CREATE MATERIALIZED VIEW db.mv ENGINE = Memory AS SELECT 1 AS x")) == [
         Difference("db.mv", "view_columns", "x UInt8", "absent", "x")]
+
+
+def test_sql_security_definer_is_a_value_not_a_definer_clause() -> None:
+    """`chconform check` reports a view with SQL SECURITY DEFINER as differing from one without."""
+    assert read("CREATE VIEW db.v SQL SECURITY DEFINER AS SELECT 1").security.text == "DEFINER"
+    assert read("CREATE VIEW db.v DEFINER = u SQL SECURITY DEFINER AS SELECT 1").security.text == "= u DEFINER"
+    assert compare_definitions(read("CREATE VIEW db.v AS SELECT 1"),
+                               read("CREATE VIEW db.v SQL SECURITY DEFINER AS SELECT 1")) == [
+        Difference("db.v", "sql_security", "", "DEFINER")]
 
 
 def test_a_views_security() -> None:
@@ -648,3 +663,75 @@ def test_functions_and_dictionaries_compare_their_whole_text() -> None:
     d = read("CREATE DICTIONARY db.d (id UInt64) PRIMARY KEY id LIFETIME(0)")
     assert compare_definitions(d, read("CREATE DICTIONARY db.d (id UInt64) PRIMARY KEY id LIFETIME(1)")) == [
         Difference("db.d", "definition", "(id UInt64) PRIMARY KEY id LIFETIME(0)", "(id UInt64) PRIMARY KEY id LIFETIME(1)")]
+
+
+MV = ("CREATE MATERIALIZED VIEW db.mv (a String, b UInt8 DEFAULT 1, INDEX i a TYPE set(1), PROJECTION p (SELECT a ORDER BY b), "
+      "CONSTRAINT c CHECK b > 0) ENGINE = ReplacingMergeTree() PARTITION BY b PRIMARY KEY a ORDER BY (a, b) SAMPLE BY a "
+      "TTL b + 1 DELETE SETTINGS x = 1 POPULATE AS SELECT a, b FROM db.s")
+NOTHING = {"engine": "", "partition_key": None, "sorting_key": None, "primary_key": None, "sampling_key": None, "ttl": [],
+           "settings": [], "comment": "", "target": "", "indices": [], "projections": [], "constraints": [], "body": "",
+           "security": "", "undecidable": "", "nondeterministic": []}
+
+
+def test_a_materialized_view_with_its_inner_table() -> None:
+    d = read(MV)
+    assert table_shape(d) == {
+        "object": "db.mv", "kind": "materialized_view", "engine": "ReplacingMergeTree", "partition_key": ["b"],
+        "sorting_key": ["a", "b"], "primary_key": ["a"], "sampling_key": ["a"], "ttl": ["b + 1"],
+        "settings": [("x", "1"), ("index_granularity", "8192")], "comment": "", "view_query": "SELECT a, b FROM db.s",
+        "target": "", "indices": [("i", "a", "set(1)", "1")], "projections": ["PROJECTION p (SELECT a ORDER BY b)"],
+        "constraints": ["CONSTRAINT c CHECK b > 0"], "body": "", "security": "", "undecidable": "", "nondeterministic": [],
+    }
+    assert columns(d) == [("a", "String", "", "", "", "", "", "", ""), ("b", "UInt8", "DEFAULT", "1", "", "", "", "", "")]
+    assert [t.text for t in d.query_tokens] == ["SELECT", "a", ",", "b", "FROM", "db", ".", "s"]
+
+
+@pytest.mark.parametrize(("sql", "shape"), [
+    ("CREATE MATERIALIZED VIEW db.mv TO db.t AS SELECT a FROM db.s", {"target": "db.t"}),
+    ("CREATE MATERIALIZED VIEW db.mv TO `t` AS SELECT a FROM db.s", {"target": "`t`"}),
+    ("CREATE MATERIALIZED VIEW db.mv TO db.t () AS SELECT a FROM db.s", {"target": "db.t"}),
+    ("CREATE MATERIALIZED VIEW db.mv ENGINE = Memory ORDER BY a AS SELECT a FROM db.s",
+     {"engine": "Memory", "sorting_key": ["a"], "primary_key": ["a"]}),
+    ("CREATE MATERIALIZED VIEW db.mv ENGINE = MergeTree PRIMARY KEY a AS SELECT a FROM db.s",
+     {"engine": "MergeTree", "sorting_key": ["a"], "primary_key": ["a"], "settings": [("index_granularity", "8192")]}),
+    ("CREATE MATERIALIZED VIEW db.mv ENGINE = MergeTree PARTITION BY a ORDER BY a AS SELECT a FROM db.s",
+     {"engine": "MergeTree", "partition_key": ["a"], "sorting_key": ["a"], "primary_key": ["a"],
+      "settings": [("index_granularity", "8192")]}),
+    ("CREATE VIEW db.v SQL SECURITY INVOKER AS SELECT a FROM db.s", {"security": "INVOKER"}),
+    ("CREATE VIEW db.v DEFINER = u SQL SECURITY INVOKER AS SELECT a FROM db.s", {"security": "= u INVOKER"}),
+    ("CREATE VIEW db.v AS SELECT a FROM db.s", {}),
+])
+def test_a_views_clauses(sql: str, shape: dict[str, object]) -> None:
+    d = read(sql)
+    assert table_shape(d) == {"object": d.object, "kind": d.kind, "view_query": "SELECT a FROM db.s", **NOTHING, **shape}
+    assert [t.text for t in d.query_tokens] == ["SELECT", "a", "FROM", "db", ".", "s"]
+
+
+@pytest.mark.parametrize("to", ["db.t", "t", "`t`"])
+def test_a_materialized_view_to_a_table_with_its_own_columns(to: str) -> None:
+    d = read(f"CREATE MATERIALIZED VIEW db.mv TO {to} (a String, b UInt8 DEFAULT 1) AS SELECT a, b FROM db.s")
+    assert (d.target, columns(d)) == (to, [("a", "String", "", "", "", "", "", "", ""),
+                                           ("b", "UInt8", "DEFAULT", "1", "", "", "", "", "")])
+    assert d.view_query.text == "SELECT a, b FROM db.s"
+
+
+def test_a_views_column_names() -> None:
+    d = read("CREATE VIEW db.v (x, `y z`) AS SELECT 1 AS x, 2 AS `y z`")
+    assert columns(d) == [("x", "", "", "", "", "", "", "", ""), ("y z", "", "", "", "", "", "", "", "")]
+    assert d.view_query.text == "SELECT 1 AS x, 2 AS `y z`" and d.kind == "view"
+    assert read("CREATE VIEW db.v AS SELECT 1 AS x").columns == ()
+
+
+def test_a_type_may_hold_a_column_word() -> None:
+    spelled = "CREATE TABLE db.t (a Tuple(comment String, ttl UInt8) DEFAULT (1, 2), b String) ENGINE = Memory"
+    assert columns(read(spelled))[0] == ("a", "Tuple(comment String, ttl UInt8)", "DEFAULT", "(1, 2)", "", "", "", "", "")
+    stmt = split_statements(spelled)[0]
+    assert [(n, stmt.text[s:e]) for n, s, e in column_types(stmt)] == [("a", "Tuple(comment String, ttl UInt8)"),
+                                                                        ("b", "String")]
+
+
+def test_column_types_of_a_table_named_without_a_space_or_without_a_name() -> None:
+    stmt = split_statements("CREATE TABLE db.t(a UInt8, PROJECTION p (SELECT a), CONSTRAINT c CHECK a > 0, "
+                            "PRIMARY KEY a, b Date)")[0]
+    assert [(n, stmt.text[s:e]) for n, s, e in column_types(stmt)] == [("a", "UInt8"), ("b", "Date")]
+    assert column_types(split_statements("CREATE TABLE (a String)")[0]) == []

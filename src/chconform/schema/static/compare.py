@@ -69,7 +69,8 @@ def compare_definitions(want: Definition, got: Definition) -> list[Difference]:
     for c in want.columns:
         other = got_cols.get(c.name)
         if other is not None:
-            out.extend(Difference(name, aspect, a_shown, b_shown, c.name)
+            out.extend(Difference(name, "view_columns" if is_view and aspect == "column_type" else aspect, a_shown, b_shown,
+                                  c.name)  # a view's column type is one of its columns, as the live check names it
                        for (aspect, a, a_shown), (_, b, b_shown) in zip(_column_aspects(c), _column_aspects(other))
                        if a != b)
     shared_want = [c.name for c in want.columns if c.name in got_cols]

@@ -167,8 +167,8 @@ def _clauses(tokens: list[Token], allow_to: bool = True) -> dict[str, list[Token
     while i < len(tokens):
         t = tokens[i]
         found = None
-        if t.kind == "word":
-            for words, name in _CLAUSES.items():
+        if t.kind == "word" and not (i > 1 and _is(tokens[i - 2], "SQL") and _is(tokens[i - 1], "SECURITY")):
+            for words, name in _CLAUSES.items():  # (SQL SECURITY DEFINER: a value, not the DEFINER clause)
                 if name == "to" and not allow_to:
                     continue
                 if all(_is(tokens[i + k] if i + k < len(tokens) else None, w) for k, w in enumerate(words)):
@@ -359,7 +359,10 @@ def _view(base: Definition, column_tokens: list[Token], clauses: dict[str, list[
     target = ""
     if "to" in clauses:
         to = clauses["to"]
-        target = canon(to[:3] if len(to) >= 3 and to[1].text == "." else to[:1]).text
+        named = 3 if len(to) >= 3 and to[1].text == "." else 1
+        target = canon(to[:named]).text
+        if not column_tokens and len(to) > named and to[named].text == "(":  # TO db.t (a String): the view's columns
+            column_tokens = to[named + 1 : _groups(to)[named]]
     engine = _engine(clauses["engine"]) if "engine" in clauses else EMPTY
     primary = key_elements(clauses["primary_key"]) if "primary_key" in clauses else None
     sorting = key_elements(clauses["sorting_key"]) if "sorting_key" in clauses else primary
