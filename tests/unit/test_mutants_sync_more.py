@@ -156,6 +156,8 @@ def test_a_table_added_after_an_unclosed_statement_closes_it_even_behind_a_comme
     assert _added("CREATE DATABASE IF NOT EXISTS zakaz -- made;\n") == (
         "CREATE DATABASE IF NOT EXISTS zakaz -- made;\n;\n\n" + T + ";\n\n" + U + ";")
     assert [s.text for s in split_statements(_added(db + T + " -- the last one;\n"))] == [db[:-2], T, U]
+    long = db + "-- " + "x" * 60 + "\n"  # the earlier statement's `;` lies further back than the last one is long
+    assert _added(long + T + " -- the last one;\n") == long + T + " -- the last one;\n;\n\n" + U + ";"
 
 
 def test_a_table_added_after_a_closed_statement_follows_its_semicolon() -> None:

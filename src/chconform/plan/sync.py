@@ -177,7 +177,7 @@ def _dropped_before(stmts: tuple[Statement, ...], i: int) -> bool:
 def _terminated(source: Source, stmt: Statement) -> bool:
     """Whether the statement ends with its own `;`, not with a comment that does (`… -- done;` at the end)."""
     tail = source.text[stmt.start + len(stmt.text):stmt.end]  # what follows its code: space, comments, the `;`
-    return any(t.kind == "punct" and t.text == ";" for t in tokenize(tail))
+    return any(t.kind == "punct" for t in tokenize(tail))  # the only punctuation a tail can hold is its `;`
 
 
 def _rewritten(source: Source, stmt: Statement) -> bool:
