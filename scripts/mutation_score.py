@@ -77,9 +77,9 @@ OWN_TESTS: dict[str, tuple[str, ...]] = {
                    "tests/unit/test_locate.py", "tests/unit/test_mutants_source.py"),
     # test_layers.py imports every module in a fresh interpreter, which fails inside mutmut's copy: left out
     "reports/ci": ("tests/unit/test_matrix.py", "tests/unit/test_reports_ci.py", "tests/unit/test_mutants_reports_ci.py"),
-    # test_sync.py and test_mutants_tooling.py import the package but add seconds to each mutant: left out
-    "schema/static": ("tests/unit/test_static.py", "tests/unit/test_mutants_static.py",
-                      "tests/unit/test_mutants_static_checks.py"),
+    # its own tests (no engine, no subprocess): test_static.py, test_sync.py and test_mutants_tooling.py also import
+    # it but validate the whole repository or start processes, seconds for each of its ~2,900 mutants
+    "schema/static": ("tests/unit/test_mutants_static.py", "tests/unit/test_mutants_static_checks.py"),
     "checks/rules": ("tests/unit/test_bench_generator.py", "tests/unit/test_errors_and_rules.py",
                      "tests/unit/test_mutants_rules.py", "tests/unit/test_rules_config.py"),
     "schema/compare": ("tests/unit/test_cluster.py", "tests/unit/test_compare.py", "tests/unit/test_mutants_compare.py",
