@@ -183,6 +183,16 @@ def test_a_table_moved_into_place_is_followed_by_its_own_name_through_the_steps_
     assert blamed(TYPE, stages) == ("001.sql", 2)
 
 
+def test_a_table_moved_into_place_is_blamed_on_its_create_though_the_table_it_replaced_once_matched() -> None:
+    """app.t had the column as it ends before step 2 changed it; the table swapped in for it came from step 2."""
+    made = step("002.sql", "ALTER TABLE app.t MODIFY COLUMN c Int64;\n"
+                           "CREATE TABLE app.t_next (id String, c Int32) ENGINE = MergeTree ORDER BY id;")
+    stages = [(None, snap()), (step("001.sql", CREATE_T32), snap(table(c="Int32"))),
+              (made, snap(table(), table("t_next", "Int32"))),
+              (step("003.sql", "EXCHANGE TABLES app.t AND app.t_next;\nDROP TABLE app.t_next;"), snap(table(c="Int32")))]
+    assert blamed(TYPE, stages) == ("002.sql", 2)
+
+
 def test_a_table_moved_into_place_in_the_first_step_is_followed_into_the_start() -> None:
     start = step("base.sql", f"{CREATE_T}\nCREATE TABLE app.t_next (id String, c Int32) ENGINE = MergeTree ORDER BY id;")
     stages = [(start, snap(table(), table("t_next", "Int32"))),
