@@ -425,6 +425,7 @@ def test_the_table_comment(comment: str, value: str) -> None:
     ("INDEX `i x` (a, b) TYPE set(100) GRANULARITY 4", ("i x", "(a, b)", "set(100)", "4")),
     ("INDEX ix lower(a) TYPE ngrambf_v1(3, 256, 2, 0)", ("ix", "lower(a)", "ngrambf_v1(3, 256, 2, 0)", "1")),
     ("INDEX ix a", ("ix", "a", "", "1")),
+    ("INDEX ix", ("ix", "", "", "1")),
     ("INDEX", ("", "", "", "1")),
 ])
 def test_a_data_skipping_index(entry: str, index: tuple[str, str, str, str]) -> None:
@@ -735,3 +736,5 @@ def test_column_types_of_a_table_named_without_a_space_or_without_a_name() -> No
                             "PRIMARY KEY a, b Date)")[0]
     assert [(n, stmt.text[s:e]) for n, s, e in column_types(stmt)] == [("a", "UInt8"), ("b", "Date")]
     assert column_types(split_statements("CREATE TABLE (a String)")[0]) == []
+    stmt = split_statements("CREATE TABLE db.t (a Tuple(), b String)")[0]
+    assert [(n, stmt.text[s:e]) for n, s, e in column_types(stmt)] == [("a", "Tuple()"), ("b", "String")]

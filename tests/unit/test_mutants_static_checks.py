@@ -544,3 +544,35 @@ def test_a_view_over_a_prelude_table_passes_as_on_the_engine() -> None:
     prelude = ("CREATE DATABASE IF NOT EXISTS db", "CREATE TABLE IF NOT EXISTS db.base (a String) ENGINE = Memory")
     report = check({"canon.sql": "CREATE VIEW IF NOT EXISTS db.v AS SELECT a FROM db.base;\n"}, prelude=prelude)
     assert report.ok and report.sources[0].defined == ("db.v",)
+
+
+def test_read_sources_names_each_source_substitutes_its_variables_and_bounds_its_size(tmp_path: Path) -> None:
+    from chconform.checks.static import read_sources
+    from chconform.errors import SourceError
+
+    (tmp_path / "a.sql").write_text("CREATE TABLE ${DB}.t (a String) ENGINE = Memory;\n", encoding="utf-8")
+    spec = SourceSpec("a.sql", tmp_path / "a.sql", "dump", variables=(("DB", "db"),))
+    config = Config(tmp_path / "chconform.toml", tmp_path, "a.sql", (spec,))
+    source = read_sources(config)["a.sql"]
+    assert (source.path, [s.target for s in source.statements]) == ("a.sql", ["db.t"])
+    small = Config(tmp_path / "chconform.toml", tmp_path, "a.sql", (SourceSpec("a.sql", tmp_path / "a.sql", "dump",
+                                                                                   max_bytes=10),))
+    with pytest.raises(SourceError) as raised:
+        read_sources(small)
+    assert str(raised.value).startswith("a.sql: larger than max_source_mb allows (10 bytes)")
+
+
+def test_a_finding_of_the_simulation_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "canon.sql").write_text(DB + TABLE.replace(" IF NOT EXISTS", ""), encoding="utf-8")
+    report = validate(config_of(["canon.sql"], root=tmp_path))
+    assert report.sources[0].differences == (
+        static("db.t", "not_idempotent", IDEMPOTENT, "round 2: db.t already exists (TABLE_ALREADY_EXISTS)", 2,
+               source="canon.sql"),)
+
+
+def test_a_rename_names_only_the_tables_it_mentions() -> None:
+    text = (DB + T + "CREATE TABLE IF NOT EXISTS default.t (a String) ENGINE = Memory;\n"
+            "RENAME TABLE db.t TO db.t2;\n")
+    assert [n.object for n in simulate(src(text)).notes] == ["db.t"]
+    cut = simulate(src(DB + T + "RENAME TABLE db.t TO db.;\n"))
+    assert [n.object for n in cut.notes] == ["db.t"]
