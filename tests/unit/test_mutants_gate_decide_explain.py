@@ -77,6 +77,10 @@ def test_access_control_is_skipped_where_there_is_none(text: str) -> None:
      refused("setting disk names a file, URL, disk or path outside the engine")),
     ("CREATE SETTINGS PROFILE p SETTINGS disk MIN 'default'",
      refused("setting disk names a file, URL, disk or path outside the engine")),
+    ("CREATE SETTINGS PROFILE p SETTINGS disk = 'defaultX'",
+     refused("setting disk names a file, URL, disk or path outside the engine")),
+    # a constraint with no value sets nothing: the engine setting keeps its allowed default
+    ("CREATE SETTINGS PROFILE p SETTINGS default_table_engine CONST", RAN),
     # the clause ends where the grantees begin: their names are no settings
     ("CREATE SETTINGS PROFILE p SETTINGS max_threads = 2 TO r1, r2", RAN),
     ("CREATE USER u DEFAULT ROLE r1 SETTINGS max_threads = 2 GRANTEES r1, r2", RAN),
@@ -89,6 +93,9 @@ def test_access_control_is_skipped_where_there_is_none(text: str) -> None:
     ("ALTER ROLE r DROP ALL SETTINGS, ADD SETTING max_threads = 2", RAN),
     ("ALTER ROLE r DROP ALL SETTINGS, ADD SETTING dialect = 'kusto'", refused(DIALECT)),
     ("ALTER USER u DROP ALL PROFILES", RAN),
+    # the clause is read from its SETTING on: a TO before it (RENAME TO) does not end it
+    ("ALTER USER u RENAME TO v SETTINGS dialect = 'kusto'", refused(DIALECT)),
+    ("ALTER USER u RENAME TO v SETTINGS max_threads = 2", RAN),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_access_statements_are_judged_on_their_canonical_text(text: str, verdict: tuple[str, str]) -> None:
     assert judged(text) == verdict

@@ -169,7 +169,7 @@ def _shape_error(sub: SubText, tree: dict[str, Any]) -> str:
     if sub.role == "statement":
         return ""
     allowed = {"type", "select", "where"} if sub.role == "expression" else {"type", "select"}
-    if set(selects[0]) - allowed or (sub.role == "expression" and "where" not in selects[0]):
+    if set(selects[0]) - allowed:  # an expression's text is `SELECT 1 WHERE …`: its parse always has the WHERE
         return "is not a single expression"
     return ""
 
@@ -226,9 +226,8 @@ _SYSTEM_NEVER = ("STOP_LISTEN", "START_LISTEN", "CLEAR_FILESYSTEM_CACHE")
 
 
 def _decide_tree(tree: dict[str, Any]) -> Verdict:
-    kind = str(tree.get("type", ""))
-    system = str(tree.get("query_type", "")) if kind == "SystemQuery" else ""
-    if system.startswith(_SYSTEM_KINDS) and not system.startswith(_SYSTEM_NEVER):
+    kind = str(tree.get("type"))  # every node ClickHouse prints has its type
+    if kind == "SystemQuery" and _engine_only(str(tree.get("query_type"))):
         kind = "SelectQuery"  # judged like any statement: its names and settings are walked below
     if kind not in _RUN_TYPES and not kind.startswith("Show"):
         return _refuse(_TYPE_REASONS.get(kind) or f"{kind} is not a statement schema conformance runs")
@@ -237,6 +236,11 @@ def _decide_tree(tree: dict[str, Any]) -> Verdict:
         if verdict is not RUN:
             return verdict
     return RUN
+
+
+def _engine_only(system: str) -> bool:
+    """A SYSTEM statement acting only on the engine's own tables, caches and background work."""
+    return system.startswith(_SYSTEM_KINDS) and not system.startswith(_SYSTEM_NEVER)
 
 
 def _node(key: str, node: dict[str, Any]) -> Verdict:
@@ -262,14 +266,14 @@ def _node(key: str, node: dict[str, Any]) -> Verdict:
 def _settings(node: dict[str, Any]) -> Verdict:
     for change in node.get("changes") or []:
         if isinstance(change, dict):
-            why = setting_refusal(str(change.get("name", "")), change.get("value"))
+            why = setting_refusal(str(change.get("name")), change.get("value"))
             if why:
                 return _refuse(why)
     return RUN
 
 
 def _function(key: str, node: dict[str, Any]) -> Verdict:
-    name = str(node.get("name", ""))
+    name = str(node.get("name"))
     folded = name.lower()
     kind = node.get("kind")
     if kind in ("TABLE_ENGINE", "DATABASE_ENGINE"):
@@ -309,17 +313,17 @@ def _pairs(source: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         value: Any = second
         if isinstance(second, dict) and second.get("type") == "Literal":
             value = (second.get("value") or {}).get("value")
-        yield str(pair.get("first", "")).lower(), value
+        yield str(pair.get("first")).lower(), value
 
 
 def _dictionary(node: dict[str, Any]) -> Verdict:
-    layout = str((node.get("layout") or {}).get("layout_type", "")).lower()
+    layout = str((node.get("layout") or {}).get("layout_type")).lower()
     if layout in _REFUSED_LAYOUTS:
         return _refuse(f"a dictionary with layout {layout.upper()} {_REFUSED_LAYOUTS[layout]}")
     source = node.get("source")
     if not isinstance(source, dict):
         return RUN
-    name = str(source.get("name", "")).lower()
+    name = str(source.get("name")).lower()
     why = DICTIONARY_SOURCES.get(name)
     if why is None or why:
         return _refuse(f"a dictionary with a {name.upper()} source reaches {why or 'outside the engine'} "
@@ -397,7 +401,7 @@ def _setting_elements(tokens: list[Any], i: int) -> Iterator[tuple[str, str]]:
     end = _clause_end(tokens, i, _SETTINGS_END)
     element: list[Any] = []
     for tok in [*tokens[i:end], None]:
-        if tok is None or (tok.text == "," and tok.kind == "punct"):
+        if tok is None or tok.text == ",":  # a string or quoted name holds its quotes: "," is the comma
             if element and element[0].upper in ("DROP", "ADD", "MODIFY"):
                 return  # the next clause of an ALTER: its own SETTING keyword starts its own list
             if element and element[0].upper not in _NOT_SETTINGS:
@@ -423,7 +427,7 @@ def _clause_end(tokens: list[Any], i: int, stops: tuple[str, ...]) -> int:
 
 def _code_tokens(canonical: str) -> list[Any]:
     try:
-        return [t for t in tokenize(canonical) if t.kind not in ("space", "comment")] if canonical else []
+        return [t for t in tokenize(canonical) if t.kind not in ("space", "comment")]
     except SourceError:
         return []
 
