@@ -158,6 +158,7 @@ def test_wrapped_is_one_bracketed_group() -> None:
     ("(a) + (b)", ["(a) + (b)"]),
     ("f(a), b", ["f(a)", "b"]),
     ("[a, b]", ["[a, b]"]),
+    ("[(a)]", ["[(a)]"]),
     ("a, b", ["a", "b"]),
     ("(toYYYYMM(d), -- month\n a)", ["toYYYYMM(d)", "a"]),
 ])
@@ -714,6 +715,24 @@ def test_a_materialized_view_to_a_table_with_its_own_columns(to: str) -> None:
     assert (d.target, columns(d)) == (to, [("a", "String", "", "", "", "", "", "", ""),
                                            ("b", "UInt8", "DEFAULT", "1", "", "", "", "", "")])
     assert d.view_query.text == "SELECT a, b FROM db.s"
+
+
+def test_a_plain_view_reads_only_its_column_names() -> None:
+    d = read("CREATE VIEW db.v (x UInt8 DEFAULT 1, INDEX i x TYPE minmax) AS SELECT 1 AS x")
+    assert [c.text() for c in d.columns] == ["x ", "INDEX "] and d.indices == ()
+
+
+def test_a_view_without_a_query() -> None:
+    d = read("CREATE VIEW db.v")
+    assert (d.view_query.text, d.query_tokens, d.columns) == ("", (), ())
+
+
+def test_primary_alone_is_a_column_and_a_bare_primary_key_is_none() -> None:
+    d = read("CREATE TABLE db.t (a String, primary) ENGINE = Memory")
+    assert [c.name for c in d.columns] == ["a", "primary"]
+    assert d.undecidable == "column primary has no type; the engine infers it from its default expression"
+    d = read("CREATE TABLE db.t (a String, PRIMARY KEY) ENGINE = MergeTree ORDER BY a")
+    assert [c.name for c in d.columns] == ["a"] and texts(d.primary_key) == ["a"]
 
 
 def test_a_views_column_names() -> None:

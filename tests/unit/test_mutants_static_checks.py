@@ -576,3 +576,156 @@ def test_a_rename_names_only_the_tables_it_mentions() -> None:
     assert [n.object for n in simulate(src(text)).notes] == ["db.t"]
     cut = simulate(src(DB + T + "RENAME TABLE db.t TO db.;\n"))
     assert [n.object for n in cut.notes] == ["db.t"]
+
+
+# --- written against the survivors of the second fresh run -----------------------------------------------------------
+
+
+def test_role_findings_are_the_static_checks_and_inline_ignores_apply() -> None:
+    dump = DB + "DROP TABLE IF EXISTS db.t;\n" + TABLE
+    report = check({"canon.sql": DB + TABLE, "dump.sql": dump})
+    assert report.sources[1].differences == (
+        Difference("db.t", "drop_in_dump", "no DROP or TRUNCATE in a dump", "DROP TABLE db.t", None, "dump.sql", 2,
+                   "static"),)
+    ignored = DB + "-- chconform: ignore[drop_in_dump] rebuilt on purpose\nDROP TABLE IF EXISTS db.t;\n" + TABLE
+    report = check({"canon.sql": DB + TABLE, "dump.sql": ignored})
+    assert report.sources[1].differences == () and len(report.sources[1].warnings) == 1
+    assert "rebuilt on purpose" in report.sources[1].warnings[0]
+
+
+def test_every_object_of_a_source_is_compared_whatever_comes_before_it() -> None:
+    """Objects are taken in name order: the canon's own, undecidable and unknown ones first must not stop it."""
+    first = ("CREATE TABLE IF NOT EXISTS db.a AS db.o;\nCREATE TABLE IF NOT EXISTS db.b AS db.o;\n"
+             "CREATE TABLE IF NOT EXISTS db.c (a String) ENGINE = Memory;\n")
+    report = check({"canon.sql": DB + "CREATE TABLE IF NOT EXISTS db.c (a String) ENGINE = Memory;\n" + TABLE,
+                    "other.sql": DB + first + TABLE.replace("b UInt8", "b UInt16")})
+    assert [(d.object, d.aspect) for d in report.sources[1].differences] == [("db.t", "column_type")]
+    assert [n.object for n in report.sources[1].notes] == ["db.a", "db.b"]
+
+
+def test_duplicates_after_a_dictionary_or_an_undecidable_pair_are_still_found() -> None:
+    dictionary = "CREATE DICTIONARY IF NOT EXISTS db.d (id UInt64) PRIMARY KEY id LIFETIME(0);\n"
+    undecided = "CREATE TABLE IF NOT EXISTS db.q AS db.o;\n"
+    text = DB + dictionary + dictionary + undecided + undecided + TABLE + TABLE.replace("a String", "a UInt8")
+    assert check({"canon.sql": text}).sources[0].differences == (
+        static("db.t", "duplicate_column_type", "String (line 6)", "UInt8", 11, "a", "canon.sql"),)
+
+
+def test_variants_of_every_table_whatever_sorts_before_it() -> None:
+    x = "CREATE TABLE IF NOT EXISTS db.a (a String) ENGINE = Memory;\n"
+    report = check({"canon.sql": DB + x + TABLE, "b.sql": DB + x + TABLE.replace("b UInt8", "b UInt16")})
+    assert list(report.variants) == ["db.t"]
+
+
+def test_only_a_changed_column_type_is_carried_into_a_view() -> None:
+    changed = TABLE.replace("b UInt8", "b UInt8 DEFAULT 1")
+    view = "CREATE VIEW IF NOT EXISTS db.v AS SELECT b FROM db.t;\n"
+    report = check({"canon.sql": DB + TABLE + view, "d.sql": DB + changed + view})
+    assert [(d.object, d.aspect) for d in report.sources[1].differences] == [("db.t", "column_default")]
+
+
+def test_a_materialized_view_and_an_unqualified_read_carry_the_type() -> None:
+    mv = "USE db;\nCREATE MATERIALIZED VIEW IF NOT EXISTS db.mv ENGINE = Memory AS SELECT b FROM t;\n"
+    report = check({"canon.sql": DB + TABLE + mv, "d.sql": DB + TABLE.replace("b UInt8", "b UInt16") + mv})
+    assert report.sources[1].differences == (
+        static("db.t", "column_type", "UInt8", "UInt16", 5, "b", "d.sql"),
+        static("db.mv", "view_columns", "UInt8", "UInt16", 8, "b", "d.sql"),
+    )
+
+
+def test_a_view_sqlglot_cannot_read_does_not_hide_the_next_one() -> None:
+    views = ("CREATE VIEW IF NOT EXISTS db.a AS SELECT b FROM db.t WHERE (((;\n"
+             "CREATE VIEW IF NOT EXISTS db.v AS SELECT b FROM db.t;\n")
+    report = check({"canon.sql": DB + TABLE + views, "d.sql": DB + TABLE.replace("b UInt8", "b UInt16") + views})
+    assert [(d.object, d.aspect) for d in report.sources[1].differences] == [("db.t", "column_type"),
+                                                                           ("db.v", "view_columns")]
+
+
+def test_a_long_table_comment_shows_only_what_differs() -> None:
+    from chconform.schema.static import compare_definitions, parse_definition
+
+    long = " ".join(f"word{i}" for i in range(40))
+    want = parse_definition(split_statements(f"CREATE TABLE db.t (a String) ENGINE = Memory COMMENT '{long} end'")[0])
+    got = parse_definition(split_statements(f"CREATE TABLE db.t (a String) ENGINE = Memory COMMENT '{long} fin'")[0])
+    assert compare_definitions(want, got) == [Difference("db.t", "table_comment", f"{long} end", f"{long} fin")]
+
+
+def test_a_dropped_database_is_gone_for_later_creates() -> None:
+    text = DB + "DROP DATABASE db;\nCREATE TABLE IF NOT EXISTS db.x (a String) ENGINE = Memory;\n"
+    assert simulate(src(text)).findings == (
+        static("db.x", "unknown_database", "database db created first", "database db does not exist (UNKNOWN_DATABASE)",
+               3),)
+
+
+def test_an_alter_names_its_table_not_the_words_it_holds() -> None:
+    text = DB + T + "CREATE TABLE IF NOT EXISTS default.c (a String) ENGINE = Memory;\nALTER TABLE db.t ADD COLUMN c String;\n"
+    assert [n.object for n in simulate(src(text)).notes] == ["db.t"]
+
+
+def test_each_undecidable_table_has_its_own_note() -> None:
+    text = DB + "CREATE TABLE IF NOT EXISTS db.a AS db.o;\nCREATE TABLE IF NOT EXISTS db.b ENGINE = Memory AS SELECT 1;\n"
+    assert [(n.object, n.source, n.line) for n in simulate(src(text)).notes] == [("db.a", "a.sql", 2), ("db.b", "a.sql", 3)]
+
+
+def test_each_round_starts_in_the_default_database() -> None:
+    text = ("CREATE TABLE IF NOT EXISTS default.t (a String) ENGINE = Memory;\n"
+            "CREATE OR REPLACE VIEW v AS SELECT a FROM t;\n" + DB + "USE db;\n")
+    sim = simulate(src(text))
+    assert sim.findings == () and sorted(sim.objects) == ["default.t", "default.v"]
+
+
+def test_a_prelude_failure_in_both_rounds_is_one_finding_and_its_notes_are_kept() -> None:
+    sim = simulate(src("SELECT 1;\n"), ["CREATE TABLE IF NOT EXISTS nodb.x (a String) ENGINE = Memory",
+                                        "CREATE DATABASE IF NOT EXISTS db", "CREATE TABLE IF NOT EXISTS db.q AS db.o"])
+    assert sim.findings == (static("nodb.x", "unknown_database", "database nodb created first",
+                                   "database nodb does not exist (UNKNOWN_DATABASE)", 1, source="prelude"),)
+    assert [(n.object, n.source, n.line, n.why) for n in sim.notes] == [
+        ("db.q", "prelude", 1, "its columns come from `db.o`, which only the engine resolves")]
+
+
+def test_a_view_without_a_query_and_two_unreadable_views_each_get_a_note() -> None:
+    sim = simulate(src(DB + "CREATE VIEW IF NOT EXISTS db.v;\nCREATE VIEW IF NOT EXISTS db.w AS SELECT (((;\n"))
+    assert [(n.object, n.why) for n in sim.notes] == [
+        ("db.v", "sqlglot cannot parse the view's query (No expression was parsed from '')"),
+        ("db.w", "sqlglot cannot parse the view's query (Required keyword: 'this' missing for "
+                 "<class 'sqlglot.expressions.core.Paren'>. L)")]
+    assert sim.objects["db.v"].view_query.text == ""
+
+
+def test_two_notes_of_one_view() -> None:
+    sim = simulate(src(DB + "CREATE VIEW IF NOT EXISTS db.v AS SELECT * FROM numbers(2) AS n, system.one;\n"))
+    assert [n.why for n in sim.notes] == ["reads system.one, a system table", "reads the table function numbers(2) AS n"]
+
+
+VIEWS = (DB + T + "CREATE TABLE IF NOT EXISTS db.s (a String) ENGINE = Memory;\n"
+         "CREATE MATERIALIZED VIEW IF NOT EXISTS db.mv TO db.s (a String, extra Date) AS SELECT a FROM db.t;\n"
+         "CREATE VIEW IF NOT EXISTS db.lim AS SELECT a AS y FROM db.t LIMIT 1 BY a SETTINGS max_threads = 1;\n"
+         "CREATE VIEW IF NOT EXISTS db.altv AS SELECT a FROM db.t;\nALTER TABLE db.altv MODIFY QUERY SELECT a, b FROM db.t;\n")
+
+
+@pytest.mark.parametrize(("query", "problems", "undecided"), [
+    ("SELECT extra, a FROM db.mv", [], []),
+    ("SELECT y, zz FROM db.lim", [("unknown_column", "db.lim", "zz")], []),
+    ("SELECT b FROM db.altv", [], ["reads db.altv, whose columns only the engine knows"]),
+    ("SELECT q.zz, yy FROM db.t", [("unknown_column", "db.t", "yy")], []),
+    ("SELECT t.a, zz FROM db.t", [("unknown_column", "db.t", "zz")], []),
+    ("SELECT zz, t.yy FROM db.t JOIN numbers(1) AS n ON 1", [("unknown_column", "db.t", "yy")],
+     ["reads the table function numbers(1) AS n"]),
+])
+def test_view_problems_past_the_first_column_and_settings_are_no_columns(query: str, problems: list[tuple[str, str, str]],
+                                             undecided: list[str]) -> None:
+    assert view_problems(query, simulate(src(VIEWS)).objects, "db") == (problems, undecided)
+
+
+def test_nondeterministic_calls_look_only_at_calls() -> None:
+    from chconform.schema.static import nondeterministic_calls
+    from chconform.sql.source import tokenize
+
+    assert nondeterministic_calls(tokenize("now + 1")) == []
+    assert nondeterministic_calls(tokenize("(now) + rand()")) == ["rand"]
+
+
+def test_a_query_setting_is_not_a_column() -> None:
+    """`chconform check` builds a view whose query ends in SETTINGS; the validator once called the setting a column."""
+    sim = simulate(src(VIEWS))
+    assert sim.findings == () and sorted(sim.objects) == ["db.altv", "db.lim", "db.mv", "db.s", "db.t"]

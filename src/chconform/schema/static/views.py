@@ -43,6 +43,8 @@ def _query_shape(query: str) -> tuple[frozenset[str], tuple[_ScopeShape, ...]]:
             names.add(sel.alias_or_name)
         return frozenset(names)
 
+    # `SETTINGS max_threads = 1` names a setting, not a column
+    settings = {id(c) for s in tree.find_all(exp.Select) for e in s.args.get("settings") or [] for c in e.find_all(exp.Column)}
     scopes = []
     for scope in traverse_scope(tree):
         sources: list[tuple[str, str, str, str, frozenset[str] | None]] = []
@@ -56,7 +58,7 @@ def _query_shape(query: str) -> tuple[frozenset[str], tuple[_ScopeShape, ...]]:
         selects = getattr(scope.expression, "selects", [])
         scopes.append(_ScopeShape(
             tuple(sources),
-            tuple((c.table, c.name) for c in scope.columns),
+            tuple((c.table, c.name) for c in scope.columns if id(c) not in settings),
             frozenset(s.alias for s in selects if isinstance(s, exp.Alias)),
             frozenset(p.name for lam in scope.expression.find_all(exp.Lambda) for p in lam.expressions),
         ))
