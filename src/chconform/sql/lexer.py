@@ -72,14 +72,14 @@ def tokenize(text: str) -> list[Token]:
         m = match(text, i)
         kind, end = m.lastgroup, m.end()  # type: ignore[union-attr]
         if kind == "block":
-            end = _end_of_comment(text, i)
-            if end < 0:
+            close = _end_of_comment(text, i)
+            if close is None:
                 raise _unterminated(text, i, "comment /*", "close it with */")
-            kind = "comment"
+            kind, end = "comment", close
         elif kind == "dollar":
-            end = heredocs.end(i)
-            if end > 0:
-                kind = "string"
+            close = heredocs.end(i)
+            if close is not None:
+                kind, end = "string", close
             else:
                 kind, end = "word", _WORD.match(text, i).end()  # type: ignore[union-attr]
         elif kind == "punct" and text[i] in _UNTERMINATED:
@@ -90,14 +90,14 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _end_of_comment(text: str, i: int) -> int:
-    """End of a `/* */` comment starting at i (ClickHouse nests them); -1 if it never closes."""
+def _end_of_comment(text: str, i: int) -> int | None:
+    """End of a `/* */` comment starting at i (ClickHouse nests them); None if it never closes."""
     depth = 0
     for mark in _COMMENT_MARK.finditer(text, i):
         depth += 1 if mark.group() == "/*" else -1
         if depth == 0:
             return mark.end()
-    return -1
+    return None
 
 
 class _Heredocs:
@@ -107,18 +107,19 @@ class _Heredocs:
         self.text = text
         self.at: dict[str, list[int]] | None = None  # tag -> offsets, built on the first `$`
 
-    def end(self, i: int) -> int:
+    def end(self, i: int) -> int | None:
+        """End of the heredoc opening at i; None if no `$tag$` opens there or it never closes."""
         if self.at is None:
             self.at = {}
             for found in _HEREDOC_TAG.finditer(self.text):
                 self.at.setdefault(found.group(1), []).append(found.start())
         m = _HEREDOC_TAG.match(self.text, i)
         if m is None:
-            return -1
+            return None
         tag = m.group(1)
         places = self.at.get(tag, [])
         k = bisect.bisect_left(places, i + len(tag))
-        return places[k] + len(tag) if k < len(places) else -1
+        return places[k] + len(tag) if k < len(places) else None
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
