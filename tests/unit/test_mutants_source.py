@@ -69,8 +69,9 @@ def test_backslashes_and_doubled_quotes_stay_inside_their_string() -> None:
     ("SELECT 'a\\'", "line 1:8: unterminated string; close it with '"),
     ("/* a /* b */", "line 1:1: unterminated comment /*; close it with */"),
     ("\nSELECT 1 /* a */ /* b", "line 2:18: unterminated comment /*; close it with */"),
+    ("SELECT 1 /* a\n\n", "line 1:10: unterminated comment /*; close it with */"),
 ], ids=["string", "double-quoted name", "backquoted name", "escaped closing quote", "nested comment",
-        "second comment"])
+        "second comment", "lines after it"])
 def test_an_unterminated_token_is_one_error_with_line_column_and_the_fix(text: str, message: str) -> None:
     with pytest.raises(SourceError) as caught:
         tokenize(text)
@@ -430,6 +431,7 @@ def test_check_value_says_why_a_variable_cannot_be_used(name: str, value: object
 
 def test_placeholders_are_listed_with_their_lines() -> None:
     assert placeholders("${A}\n\n x ${B:-1} ${A}\n$C ${1D}") == [("A", 1), ("B", 3), ("A", 3)]
+    assert placeholders("\n${A}") == [("A", 2)]
 
 
 def test_two_unset_placeholders_name_the_first_and_count_the_other() -> None:
@@ -440,6 +442,9 @@ def test_two_unset_placeholders_name_the_first_and_count_the_other() -> None:
     with pytest.raises(SourceError) as caught:
         substitute("SELECT ${A};", {})
     assert str(caught.value) == "<source>:1: placeholder ${A} has no value; set A under [variables] in the configuration"
+    with pytest.raises(SourceError) as caught:
+        substitute("\nSELECT ${A};", {})
+    assert str(caught.value) == "<source>:2: placeholder ${A} has no value; set A under [variables] in the configuration"
 
 
 def test_a_value_wins_over_a_default_and_an_empty_default_is_a_default() -> None:
@@ -449,9 +454,10 @@ def test_a_value_wins_over_a_default_and_an_empty_default_is_a_default() -> None
 def test_a_placeholder_counts_as_commented_only_where_the_comment_covers_it() -> None:
     text = "SELECT 1;\nSELECT 2;\nSELECT ${A} -- ${B}\n"
     assert substitute(text, {"A": "a"}) == "SELECT 1;\nSELECT 2;\nSELECT a -- ${B}\n"
-    with pytest.raises(SourceError) as caught:
-        substitute("SELECT ${B} -- ${A}\n", {"A": "a"}, "a.sql")
-    assert str(caught.value).startswith("a.sql:1: placeholder ${B} has no value;")
+    for before, where in (("", "a.sql:1:"), ("SELECT 1;\n", "a.sql:2:")):  # on the first line and a later one
+        with pytest.raises(SourceError) as caught:
+            substitute(before + "SELECT ${B} -- ${A}\n", {"A": "a"}, "a.sql")
+        assert str(caught.value).startswith(where + " placeholder ${B} has no value;")
     with pytest.raises(SourceError) as caught:
         substitute("SELECT 1;\n/* x */${B}\n", {}, "a.sql")
     assert str(caught.value).startswith("a.sql:2: placeholder ${B} has no value;")
@@ -480,6 +486,16 @@ def test_a_column_is_found_after_the_list_opens_or_a_comma_at_depth_one() -> Non
     assert stmt.line == 3
     assert [column_line(stmt, name) for name in ("a", "b", "c", "d", "e", "t", "Int8")] == [4, 5, None, None, 7,
                                                                                             None, None]
+
+
+def test_a_closing_parenthesis_goes_back_one_level_only() -> None:
+    stmt = _stmt("CREATE TABLE t (\n  a Tuple(b Tuple(c Int8),\n  d Int8),\n  e Int8)")
+    assert [column_line(stmt, name) for name in ("a", "b", "c", "d", "e")] == [2, None, None, None, 4]
+
+
+def test_comments_between_a_comma_and_a_name_are_passed_over() -> None:
+    stmt = _stmt("CREATE TABLE t (/* first */ a Int8, -- next\n  b Int8)")
+    assert (column_line(stmt, "a"), column_line(stmt, "b")) == (1, 2)
 
 
 def test_a_column_after_add_column_with_or_without_if_not_exists() -> None:

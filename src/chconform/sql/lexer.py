@@ -123,8 +123,8 @@ class _Heredocs:
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+    before = text[:offset]  # only on the error path: the copy costs nothing that matters
+    return before.count("\n") + 1, offset - before.rfind("\n")
 
 
 def _unterminated(text: str, start: int, what: str, hint: str) -> SourceError:

@@ -172,7 +172,7 @@ def _statement(text: str, code: list[Token], end: int, database: str, lines: _Li
 def _classify(code: list[Token]) -> tuple[str, int | None, tuple[str, ...]]:
     """Return (kind, index of the object name token or None, flag phrases seen: "OR REPLACE", "IF NOT EXISTS")."""
     words = [t.upper for t in code[:8]]
-    first = words[0] if words else ""
+    first = words[0]  # a statement has at least one token of code
     i, flags = 1, []
 
     def skip(*seq: str) -> None:
