@@ -229,6 +229,8 @@ def test_the_object_name_is_a_word_or_quoted_name_with_an_optional_database(
     ("DROP FUNCTION f", "drop_other", None, False, False),
     ("DROP", "drop_other", None, False, False),
     ("DROP USER u", "access", None, False, False),
+    ("DROP QUOTA", "access", None, False, False),
+    ("ALTER ROLE", "access", None, False, False),
     ("DROP ROLE IF EXISTS r", "access", None, False, False),
     ("DETACH TABLE d.t", "detach", "d.t", False, False),
     ("DETACH VIEW IF EXISTS d.v", "detach", "d.v", False, False),

@@ -94,9 +94,12 @@ def _end_of_comment(text: str, i: int) -> int | None:
     """End of a `/* */` comment starting at i (ClickHouse nests them); None if it never closes."""
     depth = 0
     for mark in _COMMENT_MARK.finditer(text, i):
-        depth += 1 if mark.group() == "/*" else -1
-        if depth == 0:
-            return mark.end()
+        if mark.group() == "/*":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return mark.end()
     return None
 
 
@@ -117,7 +120,7 @@ class _Heredocs:
         if m is None:
             return None
         tag = m.group(1)
-        places = self.at.get(tag, [])
+        places = self.at[tag]  # the index holds every tag the same pattern finds, this one too
         k = bisect.bisect_left(places, i + len(tag))
         return places[k] + len(tag) if k < len(places) else None
 
