@@ -757,3 +757,43 @@ def test_column_types_of_a_table_named_without_a_space_or_without_a_name() -> No
     assert column_types(split_statements("CREATE TABLE (a String)")[0]) == []
     stmt = split_statements("CREATE TABLE db.t (a Tuple(), b String)")[0]
     assert [(n, stmt.text[s:e]) for n, s, e in column_types(stmt)] == [("a", "Tuple()"), ("b", "String")]
+
+
+# --- written against the survivors of the third fresh run ------------------------------------------------------------
+
+
+def test_not_null_then_a_default() -> None:
+    assert columns(read("CREATE TABLE db.t (a UInt32 NOT NULL DEFAULT 1) ENGINE = Memory")) == [
+        ("a", "UInt32", "DEFAULT", "1", "", "", "", "", "")]
+
+
+def test_an_empty_tuple_type_is_read_to_its_end() -> None:
+    d = read("CREATE TABLE db.t (a Tuple() DEFAULT (), b String) ENGINE = Memory")
+    assert [(c.name, c.default_kind, c.default.text) for c in d.columns] == [("a", "DEFAULT", "()"), ("b", "", "")]
+
+
+def test_a_bracket_in_a_default_or_ttl_is_skipped_whole() -> None:
+    """A column named `ttl` inside a bracketed default or TTL is not the TTL keyword."""
+    d = read("CREATE TABLE db.t (a UInt8 DEFAULT (ttl + 1) COMMENT 'x', ttl UInt8 TTL toDate(d) COMMENT 'y', "
+             "c UInt8 TTL d + toIntervalDay(ttl) COMMENT 'z', d DateTime) ENGINE = MergeTree ORDER BY a")
+    assert columns(d) == [("a", "UInt8", "DEFAULT", "(ttl + 1)", "x", "", "", "", ""),
+                          ("ttl", "UInt8", "", "", "y", "", "toDate(d)", "", ""),
+                          ("c", "UInt8", "", "", "z", "", "d + toIntervalDay(ttl)", "", ""),
+                          ("d", "DateTime", "", "", "", "", "", "", "")]
+
+
+def test_empty_as_select_is_not_part_of_the_engine() -> None:
+    d = read("CREATE TABLE db.t (a String) ENGINE = Memory EMPTY AS SELECT 'x' AS a")
+    assert (d.engine.text, columns(d), d.undecidable) == ("Memory", [("a", "String", "", "", "", "", "", "", "")], "")
+
+
+@pytest.mark.parametrize(("sql", "engine", "settings", "ttl"), [  # half-written: read without a traceback
+    ("CREATE TABLE db.t (a String) ENGINE = MergeTree ORDER", "MergeTree ORDER", [("index_granularity", "8192")], []),
+    ("CREATE TABLE db.t (a String) ENGINE = MergeTree SETTINGS x =", "MergeTree", [("x", ""), ("index_granularity",
+                                                                                               "8192")], []),
+    ("CREATE TABLE db.t (d Date) ENGINE = MergeTree ORDER BY d TTL d DELETE", "MergeTree", [("index_granularity", "8192")],
+     ["d"]),
+])
+def test_clauses_cut_short(sql: str, engine: str, settings: list[tuple[str, str]], ttl: list[str]) -> None:
+    d = read(sql)
+    assert (d.engine.text, [(k, v.text) for k, v in d.settings], texts(d.ttl)) == (engine, settings, ttl)

@@ -729,3 +729,25 @@ def test_a_query_setting_is_not_a_column() -> None:
     """`chconform check` builds a view whose query ends in SETTINGS; the validator once called the setting a column."""
     sim = simulate(src(VIEWS))
     assert sim.findings == () and sorted(sim.objects) == ["db.altv", "db.lim", "db.mv", "db.s", "db.t"]
+
+
+# --- written against the survivors of the third fresh run ------------------------------------------------------------
+
+
+def test_an_undecidable_canon_table_does_not_stop_the_comparison_of_the_next() -> None:
+    report = check({"canon.sql": DB + "CREATE TABLE IF NOT EXISTS db.a AS db.o;\n" + TABLE,
+                    "other.sql": DB + "CREATE TABLE IF NOT EXISTS db.a (a String) ENGINE = Memory;\n"
+                    + TABLE.replace("b UInt8", "b UInt16")})
+    assert [(d.object, d.aspect) for d in report.sources[1].differences] == [("db.t", "column_type")]
+
+
+@pytest.mark.parametrize(("query", "lineage"), [
+    ("SELECT u.c AS x FROM db.t AS t JOIN db.u AS u ON t.a = u.a", {"x": (True, {("db.u", "c")})}),
+    ("SELECT q.zz FROM db.t", {"zz": (False, set())}),
+    ("SELECT a FROM db.t LIMIT 1 BY a SETTINGS max_threads = 1", {"a": (True, {("db.t", "a")})}),
+    ("SELECT x FROM (SELECT a AS x FROM db.t UNION ALL SELECT c FROM db.u)",
+     {"x": (True, {("db.t", "a"), ("db.u", "c")})}),
+])
+def test_view_lineage_through_qualifiers_settings_and_unions(query: str,
+                                                             lineage: dict[str, tuple[bool, set[tuple[str, str]]]]) -> None:
+    assert view_lineage(query, catalog(), "db") == {k: (bare, frozenset(refs)) for k, (bare, refs) in lineage.items()}
