@@ -84,14 +84,14 @@ def test_the_default_engines_are_judged_against_their_own_allow_list(name: str, 
 
 def test_a_free_text_setting_nobody_reviewed_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every free-text setting of today's release is reviewed or refused by name; one a new release adds is not."""
-    monkeypatch.setitem(settings._TYPES, "future_text_setting", "String")
-    monkeypatch.setitem(settings._TYPES, "future_uri_setting", "URI")
-    monkeypatch.setitem(settings._FOLDED, "future_text_setting", "future_text_setting")
+    for name, kind in (("future_text_setting", "String"), ("future_uri_setting", "URI"),
+                       ("future_number_setting", "UInt64")):
+        monkeypatch.setitem(settings._TYPES, name, kind)
+        monkeypatch.setitem(settings._FOLDED, name, name)
     free = "takes free text (a path, URL or query) and is not reviewed as harmless"
     assert setting_refusal("future_text_setting", text("/x")) == f"setting future_text_setting {free}"
     assert setting_refusal("FUTURE_TEXT_SETTING", text("/x")) == f"setting FUTURE_TEXT_SETTING {free}"
     assert setting_refusal("future_uri_setting", text("http://x")) == f"setting future_uri_setting {free}"
-    monkeypatch.setitem(settings._TYPES, "future_number_setting", "UInt64")
     assert setting_refusal("future_number_setting", {"field_type": "UInt64", "value": 1}) == ""
 
 

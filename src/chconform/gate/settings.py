@@ -116,7 +116,7 @@ def setting_refusal(name: str, value: Any = None) -> str:
         return f"setting {name} {REFUSED[key]}"
     if key.startswith("custom_"):
         return ""  # user-defined: ClickHouse only stores it
-    real = name if name in _TYPES else _FOLDED.get(key)
+    real = _FOLDED.get(key)  # judged whatever its case
     if real is None:
         return f"setting {name} is not one ClickHouse lists; only known settings are judged"
     if real in _ENGINE_VALUED:
