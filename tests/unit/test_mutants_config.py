@@ -334,7 +334,8 @@ def test_find_config_without_any_is_one_line_and_starts_from_the_current_folder(
     (BASE + '[macros]\n"bad-name" = "x"\n', "{file}: [macros] bad-name = 'x' is not a usable macro (a name and a plain "
                                             "value)"),
     (BASE + '[macros]\nshard = ""\n', "{file}: [macros] shard = '' is not a usable macro (a name and a plain value)"),
-], ids=["from_rev", "format", "table-no-name", "table-no-database", "macro-name", "macro-empty"])
+    (BASE + '[macros]\n__ = "x"\n', "{file}: [macros] __ = 'x' is not a usable macro (a name and a plain value)"),
+], ids=["from_rev", "format", "table-no-name", "table-no-database", "macro-name", "macro-empty", "macro-underscores"])
 def test_more_config_mistakes(tmp_path: Path, body: str, message: str) -> None:
     file = write(tmp_path, body)
     with pytest.raises(ConfigError) as info:
