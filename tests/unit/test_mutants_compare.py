@@ -276,3 +276,11 @@ def test_a_change_in_a_long_query_is_aligned_as_in_a_short_one() -> None:
         want = "SELECT a FROM t WHERE " + " AND ".join(conditions)
         got = "SELECT a FROM t WHERE " + " AND ".join(conditions[:9] + ["y = 1"] + conditions[9:])
         assert token_diff(want, got) == ("… x8 = 0 AND x9 = …", "… x8 = 0 AND y = 1 AND x9 = …"), n
+
+
+def test_compare_looks_only_at_the_tables_it_is_given() -> None:
+    canon = Snapshot(tables=(T, V))
+    actual = Snapshot(tables=(replace(T, engine="Log"), replace(V, view_query="SELECT 1 AS id")))
+    assert compare(canon, actual, ["zakaz.t"]) == [Difference("zakaz.t", "engine", "MergeTree", "Log")]
+    assert [d.object for d in compare(canon, actual, ["zakaz.v"])] == ["zakaz.v"]
+    assert [d.object for d in compare(canon, actual)] == ["zakaz.t", "zakaz.v"]
