@@ -107,3 +107,11 @@ def test_a_name_selects_its_module_or_every_module_under_it() -> None:
     assert ms.selected(["config", "gate/decide", "gate"]) == (["config", "gate/decide", "gate/policy"], [])
     assert ms.selected(["gat", "sql/sourc"]) == ([], ["gat", "sql/sourc"])
     assert ms.selected([]) == ([], [])
+
+
+def test_the_layer_test_is_never_picked_to_guard_a_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """test_layers.py names core modules but checks only imports; inside mutmut's copy it fails every run."""
+    files = ms.source_files("reports/ci")
+    assert "tests/unit/test_layers.py" not in ms.unit_tests_for(files)
+    monkeypatch.setattr(ms, "NOT_GUARDS", frozenset())
+    assert "tests/unit/test_layers.py" in ms.unit_tests_for(files)  # it names chconform.reports.findings
