@@ -82,7 +82,7 @@ def _end(tok: Token) -> int:
 
 
 def _line(text: str, offset: int) -> int:
-    return text[:offset].count("\n") + 1
+    return text.count("\n", 0, offset) + 1
 
 
 def _drop_on_cluster(code: list[Token], chars: list[str], text: str) -> list[Rewrite]:

@@ -126,8 +126,7 @@ class _Heredocs:
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
-    before = text[:offset]  # only on the error path: the copy costs nothing that matters
-    return before.count("\n") + 1, offset - before.rfind("\n")
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
 def _unterminated(text: str, start: int, what: str, hint: str) -> SourceError:

@@ -25,7 +25,7 @@ def column_line(stmt: Statement, column: str) -> int | None:
         elif token.kind in ("word", "ident") and token.value == column:
             at_start = (depth == 1 and previous in ("(", ",")) or previous == "COLUMN"
             if at_start:
-                return stmt.line + stmt.text[: token.start].count("\n")
+                return stmt.line + stmt.text.count("\n", 0, token.start)
         if not (previous == "COLUMN" and token.upper in ("IF", "NOT", "EXISTS")):  # ADD COLUMN IF NOT EXISTS x
             previous = token.upper or token.text
     return None
